@@ -1,0 +1,1 @@
+//! Host side of nudge: datasets, training, model files, and the `nudge` CLI.
