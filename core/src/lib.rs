@@ -1,1 +1,34 @@
+#![doc = include_str!("../README.md")]
 #![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![warn(clippy::pedantic)]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::module_name_repetitions,
+    clippy::must_use_candidate,
+    clippy::similar_names,
+    clippy::many_single_char_names,
+    clippy::missing_errors_doc,
+    // Prose names like PyTorch and ReLU are not code.
+    clippy::doc_markdown,
+    // Exact float comparison is deliberate here: bit-identity is the contract.
+    clippy::float_cmp
+)]
+
+pub mod attack;
+pub mod error;
+pub mod linalg;
+pub mod math;
+pub mod model;
+pub mod objective;
+pub mod rng;
+
+pub use attack::{
+    Attack, AttackReport, Bounds, EarlyStop, Fgsm, GradientAscent, PgdL2, PgdLinf, TraceStep,
+};
+pub use error::Error;
+pub use model::{Classifier, LogisticRegression, Mlp, MlpParams, MlpWorkspace, Prediction};
+pub use objective::{Goal, Objective};

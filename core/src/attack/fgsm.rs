@@ -1,0 +1,48 @@
+//! Fast gradient sign method (Goodfellow, Shlens & Szegedy, 2014):
+//! `x = clip(x⁰ + ε·sign ∇ₓJ(x⁰))`, one step.
+
+use super::{Attack, Bounds, EarlyStop};
+use crate::error::Error;
+use crate::linalg::sign;
+
+/// FGSM with budget ε in L∞.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Fgsm {
+    /// L∞ budget ε (≥ 0).
+    pub epsilon: f32,
+    /// `OnSuccess` leaves an input that already meets the goal untouched.
+    pub early_stop: EarlyStop,
+    /// Input bounds.
+    pub bounds: Bounds,
+}
+
+impl Fgsm {
+    /// FGSM with budget `epsilon` in `[0, 1]`, always taking its step.
+    pub const fn new(epsilon: f32) -> Self {
+        Self { epsilon, early_stop: EarlyStop::Never, bounds: Bounds::UNIT }
+    }
+}
+
+impl<const IN: usize> Attack<IN> for Fgsm {
+    fn validate(&self) -> Result<(), Error> {
+        if !(self.epsilon >= 0.0 && self.epsilon.is_finite()) {
+            return Err(Error::InvalidParameter { name: "epsilon", expected: "finite and ≥ 0" });
+        }
+        Ok(())
+    }
+    fn iterations(&self) -> u32 {
+        1
+    }
+    fn early_stop(&self) -> EarlyStop {
+        self.early_stop
+    }
+    fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+    fn step(&self, original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]) {
+        for ((xi, &x0), &g) in x.iter_mut().zip(original).zip(gradient) {
+            *xi = (x0 + self.epsilon * sign(g)).max(self.bounds.lo).min(self.bounds.hi);
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The seed's attack: plain gradient ascent on the input, `x ← clip(x + step·∇ₓJ)`.
+//!
+//! No ε-ball: the perturbation grows until the goal is met or the budget runs out, so the
+//! report's norms say how far it had to go.
+
+use super::{Attack, Bounds, EarlyStop};
+use crate::error::Error;
+
+/// Gradient ascent on the input with a fixed step size.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct GradientAscent {
+    /// Step size (> 0), multiplying the raw gradient.
+    pub step: f32,
+    /// Iteration budget (≥ 1).
+    pub iterations: u32,
+    /// Early-stopping rule, e.g. `Confidence(0.9)` as in the seed.
+    pub early_stop: EarlyStop,
+    /// Input bounds.
+    pub bounds: Bounds,
+}
+
+impl GradientAscent {
+    /// `iterations` steps of size `step`, stopping once the goal is met with 90% confidence,
+    /// in `[0, 1]`.
+    pub const fn new(step: f32, iterations: u32) -> Self {
+        Self { step, iterations, early_stop: EarlyStop::Confidence(0.9), bounds: Bounds::UNIT }
+    }
+}
+
+impl<const IN: usize> Attack<IN> for GradientAscent {
+    fn validate(&self) -> Result<(), Error> {
+        if !(self.step > 0.0 && self.step.is_finite()) {
+            return Err(Error::InvalidParameter { name: "step", expected: "finite and > 0" });
+        }
+        if self.iterations == 0 {
+            return Err(Error::InvalidParameter { name: "iterations", expected: "≥ 1" });
+        }
+        Ok(())
+    }
+    fn iterations(&self) -> u32 {
+        self.iterations
+    }
+    fn early_stop(&self) -> EarlyStop {
+        self.early_stop
+    }
+    fn bounds(&self) -> Bounds {
+        self.bounds
+    }
+    fn step(&self, _original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]) {
+        crate::linalg::add_scaled(x, self.step, gradient);
+        crate::linalg::clamp(x, self.bounds.lo, self.bounds.hi);
+    }
+}

@@ -1,0 +1,207 @@
+//! Adversarial attacks on any [`Classifier`], each a small update rule run by one driver.
+//!
+//! Every attack starts from `x⁰` (optionally a random point near it), then repeats: evaluate
+//! the model and `∇ₓJ` at `x`; stop early if the [`EarlyStop`] rule is met; apply the
+//! attack's update. It returns an [`AttackReport`] that gives success, confidence and
+//! perturbation size together, and can record a bounded per-iteration [`Trace`].
+//!
+//! | attack | update |
+//! | --- | --- |
+//! | [`GradientAscent`] (the seed's) | `x ← clip(x + step·∇ₓJ)` |
+//! | [`Fgsm`] (Goodfellow et al., 2014) | `x = clip(x⁰ + ε·sign ∇ₓJ)`, once |
+//! | [`PgdLinf`] (Madry et al., 2017) | `x ← clip(Π_{‖x−x⁰‖∞≤ε}(x + α·sign ∇ₓJ))` |
+//! | [`PgdL2`] | `x ← clip(Π_{‖x−x⁰‖₂≤ε}(x + α·∇ₓJ/‖∇ₓJ‖₂))` |
+//!
+//! `clip` is to the [`Bounds`] (default `[0, 1]`), `J` the goal's [`Objective`](crate::Objective).
+
+mod fgsm;
+mod gradient_ascent;
+mod pgd_l2;
+mod pgd_linf;
+mod report;
+
+pub use fgsm::Fgsm;
+pub use gradient_ascent::GradientAscent;
+pub use pgd_l2::PgdL2;
+pub use pgd_linf::PgdLinf;
+pub use report::{AttackReport, Trace, TraceStep};
+
+use crate::error::Error;
+use crate::linalg;
+use crate::model::{Classifier, Prediction};
+use crate::objective::Goal;
+
+/// The box every input must stay in, `[lo, hi]` per element.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Bounds {
+    /// Smallest allowed value.
+    pub lo: f32,
+    /// Largest allowed value.
+    pub hi: f32,
+}
+
+impl Bounds {
+    /// Pixel intensities scaled to `[0, 1]`.
+    pub const UNIT: Bounds = Bounds { lo: 0.0, hi: 1.0 };
+
+    /// Fails unless `lo < hi` and both are finite.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.lo.is_finite() && self.hi.is_finite() && self.lo < self.hi {
+            Ok(())
+        } else {
+            Err(Error::InvalidParameter { name: "bounds", expected: "finite with lo < hi" })
+        }
+    }
+
+    /// Fails with the first element of `x` that is non-finite or outside the bounds.
+    pub fn check(&self, x: &[f32]) -> Result<(), Error> {
+        for (index, &v) in x.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(Error::NonFiniteInput { index });
+            }
+            if v < self.lo || v > self.hi {
+                return Err(Error::InputOutOfBounds { index });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self::UNIT
+    }
+}
+
+/// When an attack stops before its iteration budget is spent (checked before each step).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum EarlyStop {
+    /// Spend every iteration.
+    #[default]
+    Never,
+    /// Stop as soon as the goal is met.
+    OnSuccess,
+    /// Stop once the goal is met with the predicted class's probability ≥ this value.
+    Confidence(f32),
+}
+
+impl EarlyStop {
+    /// Fails unless a confidence threshold lies in `(0, 1]`.
+    pub fn validate(&self) -> Result<(), Error> {
+        match *self {
+            EarlyStop::Confidence(p) if !(p > 0.0 && p <= 1.0) => Err(Error::InvalidParameter {
+                name: "early_stop",
+                expected: "a confidence in (0, 1]",
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the attack may stop at `prediction`.
+    pub fn is_met<const OUT: usize>(&self, goal: &Goal, prediction: &Prediction<OUT>) -> bool {
+        match *self {
+            EarlyStop::Never => false,
+            EarlyStop::OnSuccess => goal.is_met(prediction),
+            EarlyStop::Confidence(p) => goal.is_met(prediction) && prediction.confidence() >= p,
+        }
+    }
+}
+
+/// Caller-owned scratch space for an attack: the model's workspace and one gradient.
+#[derive(Debug, Clone)]
+pub struct AttackScratch<W, const IN: usize> {
+    /// The model's workspace.
+    pub model: W,
+    /// `∇ₓJ` at the current iterate.
+    pub gradient: [f32; IN],
+}
+
+impl<W, const IN: usize> AttackScratch<W, IN> {
+    /// Scratch space for attacks on `model`.
+    pub fn for_model<M: Classifier<IN, OUT, Workspace = W>, const OUT: usize>(model: &M) -> Self {
+        Self { model: model.workspace(), gradient: [0.0; IN] }
+    }
+}
+
+/// An attack: an update rule and its settings. [`Attack::run`] is the shared driver.
+pub trait Attack<const IN: usize> {
+    /// Fails on a hyperparameter out of range (step ≤ 0, ε < 0, no iterations, …).
+    fn validate(&self) -> Result<(), Error>;
+    /// Iteration budget.
+    fn iterations(&self) -> u32;
+    /// Early-stopping rule.
+    fn early_stop(&self) -> EarlyStop;
+    /// Bounds every iterate is clipped to.
+    fn bounds(&self) -> Bounds;
+    /// Sets `x` to the first iterate (a copy of `original`, or a random start).
+    fn start(&self, original: &[f32; IN], x: &mut [f32; IN]) {
+        *x = *original;
+    }
+    /// One update of `x` from its gradient.
+    fn step(&self, original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]);
+
+    /// Runs the attack on `original` toward `goal`, leaving the result in `adversarial`.
+    ///
+    /// Fails, before doing any work, on bad hyperparameters, a goal whose classes are out
+    /// of range, or an input that is non-finite or outside the bounds.
+    fn run<M, T, const OUT: usize>(
+        &self,
+        model: &M,
+        original: &[f32; IN],
+        goal: Goal,
+        adversarial: &mut [f32; IN],
+        scratch: &mut AttackScratch<M::Workspace, IN>,
+        trace: &mut T,
+    ) -> Result<AttackReport, Error>
+    where
+        M: Classifier<IN, OUT>,
+        T: Trace + ?Sized,
+        Self: Sized,
+    {
+        self.validate()?;
+        self.bounds().validate()?;
+        self.early_stop().validate()?;
+        goal.validate(OUT)?;
+        self.bounds().check(original)?;
+
+        let watched = goal.watched_class();
+        let objective = goal.objective();
+        let initial = model.predict(original, &mut scratch.model)?;
+        self.start(original, adversarial);
+        let mut iterations = 0;
+        let mut stopped_at = None;
+        while iterations < self.iterations() {
+            let eval = model.input_gradient(
+                adversarial,
+                objective,
+                &mut scratch.model,
+                &mut scratch.gradient,
+            )?;
+            if trace.is_enabled() {
+                trace.record(TraceStep {
+                    iteration: iterations,
+                    class: eval.prediction.class,
+                    watched_probability: eval.prediction.probability(watched),
+                    objective: eval.objective,
+                    linf: linalg::linf_distance(adversarial, original),
+                });
+            }
+            if self.early_stop().is_met(&goal, &eval.prediction) {
+                stopped_at = Some(eval.prediction);
+                break;
+            }
+            self.step(original, adversarial, &scratch.gradient);
+            iterations += 1;
+        }
+        let last = match stopped_at {
+            Some(prediction) => prediction,
+            None => model.predict(adversarial, &mut scratch.model)?,
+        };
+        Ok(AttackReport::new(&goal, iterations, &initial, &last, original, adversarial))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,253 @@
+//! Two-layer perceptron: dense → ReLU → dense → softmax.
+//!
+//! Forward: `a = W₁x + b₁`, `h = max(a, 0)`, `z = W₂h + b₂`, `p = softmax(z)`.
+//!
+//! Backward, from `δz = ∂J/∂z` (see [`Objective`]):
+//! `δh = W₂ᵀ δz`, `δa = δh ⊙ [a > 0]`, `∇ₓJ = W₁ᵀ δa`, and for the parameters
+//! `∇W₂ = δz hᵀ`, `∇b₂ = δz`, `∇W₁ = δa xᵀ`, `∇b₁ = δa`.
+//! One [`backward`](Mlp::backward) serves both the input gradient (attacks) and the parameter
+//! gradient (training). Rows of `W₁` whose unit is off contribute nothing and are skipped.
+//!
+//! Weights use PyTorch's `nn.Linear` layout: `fc1.weight` is `[HIDDEN][IN]`, row-major.
+
+use crate::error::Error;
+use crate::linalg::{self, Matrix};
+use crate::model::{Classifier, Evaluation, Prediction, check_finite_input, check_finite_result};
+use crate::objective::Objective;
+
+/// The parameters of an [`Mlp`], owned, in the byte layout of [`Mlp::from_bytes`]
+/// (`#[repr(C)]`, fields in this order, no padding).
+///
+/// # Byte layout (what a build script writes)
+/// Little-endian IEEE-754 f32, 4-byte aligned, no header, tensors back to back:
+///
+/// | tensor | shape | f32 values |
+/// | --- | --- | --- |
+/// | `fc1.weight` | `[HIDDEN][IN]`, row-major | `HIDDEN·IN` |
+/// | `fc1.bias` | `[HIDDEN]` | `HIDDEN` |
+/// | `fc2.weight` | `[OUT][HIDDEN]`, row-major | `OUT·HIDDEN` |
+/// | `fc2.bias` | `[OUT]` | `OUT` |
+///
+/// At `784-64-10` this is 203,560 bytes: allocate it on the heap on a host
+/// (`bytemuck::zeroed_box`) or in a `static` on a device, not on a small stack.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, bytemuck::Zeroable)]
+pub struct MlpParams<const IN: usize, const HIDDEN: usize, const OUT: usize> {
+    /// `fc1.weight`, `[HIDDEN][IN]`.
+    pub fc1_weight: Matrix<HIDDEN, IN>,
+    /// `fc1.bias`, `[HIDDEN]`.
+    pub fc1_bias: [f32; HIDDEN],
+    /// `fc2.weight`, `[OUT][HIDDEN]`.
+    pub fc2_weight: Matrix<OUT, HIDDEN>,
+    /// `fc2.bias`, `[OUT]`.
+    pub fc2_bias: [f32; OUT],
+}
+
+impl<const IN: usize, const HIDDEN: usize, const OUT: usize> MlpParams<IN, HIDDEN, OUT> {
+    /// Number of f32 values in the parameters.
+    pub const LEN: usize = HIDDEN * IN + HIDDEN + OUT * HIDDEN + OUT;
+
+    /// A borrowed model over these parameters.
+    pub fn as_model(&self) -> Mlp<'_, IN, HIDDEN, OUT> {
+        Mlp {
+            fc1_weight: &self.fc1_weight,
+            fc1_bias: &self.fc1_bias,
+            fc2_weight: &self.fc2_weight,
+            fc2_bias: &self.fc2_bias,
+        }
+    }
+
+    /// Sets every parameter to zero (e.g. to clear an accumulated gradient).
+    pub fn fill_zero(&mut self) {
+        self.for_each_slice_mut(|s| s.fill(0.0));
+    }
+
+    /// Calls `f` on each parameter tensor as a flat slice, in layout order.
+    pub fn for_each_slice_mut(&mut self, mut f: impl FnMut(&mut [f32])) {
+        f(self.fc1_weight.as_flattened_mut());
+        f(&mut self.fc1_bias);
+        f(self.fc2_weight.as_flattened_mut());
+        f(&mut self.fc2_bias);
+    }
+}
+
+/// A two-layer perceptron borrowing its weights (from an [`MlpParams`], from bytes in flash
+/// via [`Mlp::from_bytes`], or from f32 slices via [`Mlp::from_slices`]). Cheap to copy.
+#[derive(Debug, Clone, Copy)]
+pub struct Mlp<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> {
+    pub(crate) fc1_weight: &'w Matrix<HIDDEN, IN>,
+    pub(crate) fc1_bias: &'w [f32; HIDDEN],
+    pub(crate) fc2_weight: &'w Matrix<OUT, HIDDEN>,
+    pub(crate) fc2_bias: &'w [f32; OUT],
+}
+
+/// Scratch space for one pass of an [`Mlp`]: `HIDDEN` pre-activations, activations and
+/// their gradient (`3·HIDDEN` floats) plus `OUT` logit gradients.
+#[derive(Debug, Clone)]
+pub struct MlpWorkspace<const HIDDEN: usize, const OUT: usize> {
+    pre_activation: [f32; HIDDEN],
+    hidden: [f32; HIDDEN],
+    hidden_grad: [f32; HIDDEN],
+    logit_grad: [f32; OUT],
+}
+
+impl<const HIDDEN: usize, const OUT: usize> MlpWorkspace<HIDDEN, OUT> {
+    /// A zeroed workspace.
+    pub const fn new() -> Self {
+        Self {
+            pre_activation: [0.0; HIDDEN],
+            hidden: [0.0; HIDDEN],
+            hidden_grad: [0.0; HIDDEN],
+            logit_grad: [0.0; OUT],
+        }
+    }
+
+    /// The hidden activations `h` of the last forward pass.
+    pub fn hidden(&self) -> &[f32; HIDDEN] {
+        &self.hidden
+    }
+}
+
+impl<const HIDDEN: usize, const OUT: usize> Default for MlpWorkspace<HIDDEN, OUT> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HIDDEN, OUT> {
+    /// A model over four borrowed tensors. Fails if any weight is not finite.
+    pub fn from_parts(
+        fc1_weight: &'w Matrix<HIDDEN, IN>,
+        fc1_bias: &'w [f32; HIDDEN],
+        fc2_weight: &'w Matrix<OUT, HIDDEN>,
+        fc2_bias: &'w [f32; OUT],
+    ) -> Result<Self, Error> {
+        let model = Self { fc1_weight, fc1_bias, fc2_weight, fc2_bias };
+        model.check_finite()?;
+        Ok(model)
+    }
+
+    /// The four tensors, in layout order.
+    pub fn parts(&self) -> [&'w [f32]; 4] {
+        [
+            self.fc1_weight.as_flattened(),
+            self.fc1_bias,
+            self.fc2_weight.as_flattened(),
+            self.fc2_bias,
+        ]
+    }
+
+    /// `fc1.weight`, `[HIDDEN][IN]`.
+    pub fn fc1_weight(&self) -> &'w Matrix<HIDDEN, IN> {
+        self.fc1_weight
+    }
+
+    /// Fails with [`Error::NonFiniteWeight`] (flat index in layout order) on NaN or ∞.
+    pub fn check_finite(&self) -> Result<(), Error> {
+        let mut offset = 0;
+        for part in self.parts() {
+            if let Some(i) = linalg::first_non_finite(part) {
+                return Err(Error::NonFiniteWeight { index: offset + i });
+            }
+            offset += part.len();
+        }
+        Ok(())
+    }
+
+    /// Forward pass: fills the workspace's activations and returns the prediction.
+    fn forward(
+        &self,
+        x: &[f32; IN],
+        ws: &mut MlpWorkspace<HIDDEN, OUT>,
+    ) -> Result<Prediction<OUT>, Error> {
+        check_finite_input(x)?;
+        linalg::matvec(self.fc1_weight, x, self.fc1_bias, &mut ws.pre_activation);
+        for (h, &a) in ws.hidden.iter_mut().zip(&ws.pre_activation) {
+            *h = a.max(0.0);
+        }
+        let mut logits = [0.0; OUT];
+        linalg::matvec(self.fc2_weight, &ws.hidden, self.fc2_bias, &mut logits);
+        Prediction::from_logits(logits)
+    }
+
+    /// Backpropagates `ws.logit_grad` from the last [`forward`](Self::forward) at `x`:
+    /// writes `∇ₓJ` to `input_grad` and/or **adds** the parameter gradient to `param_grad`.
+    fn backward(
+        &self,
+        x: &[f32; IN],
+        ws: &mut MlpWorkspace<HIDDEN, OUT>,
+        input_grad: Option<&mut [f32; IN]>,
+        param_grad: Option<&mut MlpParams<IN, HIDDEN, OUT>>,
+    ) {
+        ws.hidden_grad.fill(0.0);
+        linalg::matvec_transposed_acc(self.fc2_weight, &ws.logit_grad, &mut ws.hidden_grad);
+        for (g, &a) in ws.hidden_grad.iter_mut().zip(&ws.pre_activation) {
+            if a <= 0.0 {
+                *g = 0.0;
+            }
+        }
+        if let Some(grad) = input_grad {
+            grad.fill(0.0);
+            linalg::matvec_transposed_acc(self.fc1_weight, &ws.hidden_grad, grad);
+        }
+        if let Some(p) = param_grad {
+            for ((row, b), &g) in p.fc2_weight.iter_mut().zip(&mut p.fc2_bias).zip(&ws.logit_grad) {
+                if g != 0.0 {
+                    linalg::add_scaled(row, g, &ws.hidden);
+                    *b += g;
+                }
+            }
+            for ((row, b), &g) in p.fc1_weight.iter_mut().zip(&mut p.fc1_bias).zip(&ws.hidden_grad)
+            {
+                if g != 0.0 {
+                    linalg::add_scaled(row, g, x);
+                    *b += g;
+                }
+            }
+        }
+    }
+
+    /// Adds `∇_θ J` for `objective` at `x` to `grad` (so a mini-batch sums by repeated
+    /// calls), and returns the prediction and `J`. Training minimises
+    /// `Objective::Untargeted { true_class: label }`, the cross-entropy.
+    pub fn accumulate_parameter_gradient(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut MlpWorkspace<HIDDEN, OUT>,
+        grad: &mut MlpParams<IN, HIDDEN, OUT>,
+    ) -> Result<Evaluation<OUT>, Error> {
+        let prediction = self.forward(x, ws)?;
+        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        self.backward(x, ws, None, Some(grad));
+        Ok(Evaluation { prediction, objective })
+    }
+}
+
+impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Classifier<IN, OUT>
+    for Mlp<'_, IN, HIDDEN, OUT>
+{
+    type Workspace = MlpWorkspace<HIDDEN, OUT>;
+
+    fn workspace(&self) -> Self::Workspace {
+        MlpWorkspace::new()
+    }
+
+    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
+        self.forward(x, ws)
+    }
+
+    fn input_gradient(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+    ) -> Result<Evaluation<OUT>, Error> {
+        let prediction = self.forward(x, ws)?;
+        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        self.backward(x, ws, Some(gradient), None);
+        check_finite_result(gradient)?;
+        Ok(Evaluation { prediction, objective })
+    }
+}

@@ -1,0 +1,109 @@
+//! Differentiable classifiers: the [`Classifier`] trait and the models that implement it.
+//!
+//! A classifier maps an input `x ∈ ℝ^IN` to logits `z ∈ ℝ^OUT`; attacks need only its
+//! prediction and the gradient of an [`Objective`] with respect to `x`.
+
+mod logistic;
+mod mlp;
+mod mlp_bytes;
+
+pub use logistic::LogisticRegression;
+pub use mlp::{Mlp, MlpParams, MlpWorkspace};
+
+use crate::error::Error;
+use crate::linalg;
+use crate::objective::Objective;
+
+/// Logits, probabilities and the predicted class for one input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Prediction<const OUT: usize> {
+    /// Raw scores `z`.
+    pub logits: [f32; OUT],
+    /// `softmax(z)`.
+    pub probabilities: [f32; OUT],
+    /// `log softmax(z)`, computed stably (not `ln` of the probabilities).
+    pub log_probabilities: [f32; OUT],
+    /// `argmax z` (lowest index on ties).
+    pub class: usize,
+}
+
+impl<const OUT: usize> Prediction<OUT> {
+    /// Builds a prediction from logits; fails if any logit is not finite.
+    pub fn from_logits(logits: [f32; OUT]) -> Result<Self, Error> {
+        if linalg::first_non_finite(&logits).is_some() {
+            return Err(Error::NonFiniteResult);
+        }
+        let mut probabilities = [0.0; OUT];
+        let mut log_probabilities = [0.0; OUT];
+        crate::math::softmax(&logits, &mut probabilities, &mut log_probabilities);
+        let mut class = 0;
+        for (i, &z) in logits.iter().enumerate() {
+            if logits.get(class).is_some_and(|&best| z > best) {
+                class = i;
+            }
+        }
+        Ok(Self { logits, probabilities, log_probabilities, class })
+    }
+
+    /// Probability of `class`, or 0 for a class the model does not have.
+    pub fn probability(&self, class: usize) -> f32 {
+        self.probabilities.get(class).copied().unwrap_or(0.0)
+    }
+
+    /// Probability of the predicted class.
+    pub fn confidence(&self) -> f32 {
+        self.probability(self.class)
+    }
+}
+
+/// A prediction together with the value of the objective that was differentiated.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Evaluation<const OUT: usize> {
+    /// The model's prediction at the input.
+    pub prediction: Prediction<OUT>,
+    /// `J(z)` for the objective.
+    pub objective: f32,
+}
+
+/// A classifier that can be differentiated with respect to its input.
+///
+/// Implementations allocate nothing: scratch space lives in the caller-owned
+/// [`Classifier::Workspace`], which can be reused across calls.
+pub trait Classifier<const IN: usize, const OUT: usize> {
+    /// Scratch space for one forward and backward pass.
+    type Workspace;
+
+    /// A fresh workspace for this model.
+    fn workspace(&self) -> Self::Workspace;
+
+    /// The model's prediction for `x`. Fails on non-finite input or output.
+    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error>;
+
+    /// `∇ₓ J` for `objective` at `x`, written to `gradient`, with the prediction at `x`.
+    /// Fails on non-finite input, an out-of-range class, or a non-finite result.
+    fn input_gradient(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+    ) -> Result<Evaluation<OUT>, Error>;
+}
+
+/// Fails with [`Error::NonFiniteInput`] if any element of `x` is NaN or infinite.
+pub(crate) fn check_finite_input(x: &[f32]) -> Result<(), Error> {
+    match linalg::first_non_finite(x) {
+        Some(index) => Err(Error::NonFiniteInput { index }),
+        None => Ok(()),
+    }
+}
+
+/// Fails with [`Error::NonFiniteResult`] if any element of a computed gradient is not finite.
+pub(crate) fn check_finite_result(x: &[f32]) -> Result<(), Error> {
+    match linalg::first_non_finite(x) {
+        Some(_) => Err(Error::NonFiniteResult),
+        None => Ok(()),
+    }
+}

@@ -1,0 +1,204 @@
+//! What an attack (or training) pushes on: objectives over a classifier's logits.
+//!
+//! Every objective is a scalar `J(z)` of the logits `z` that attacks **maximise**, with its
+//! gradient `∂J/∂z` (the model backpropagates it to the input):
+//!
+//! | objective | `J(z)` | `∂J/∂z` |
+//! | --- | --- | --- |
+//! | `Targeted { target: t }` | `log pₜ` | `eₜ − p` |
+//! | `Untargeted { true_class: y }` (cross-entropy) | `−log p_y` | `p − e_y` |
+//! | `TargetedMargin { target: t, kappa: κ }` | `min(zₜ − maxⱼ≠ₜ zⱼ, κ)` | `eₜ − e_k` while below κ, else 0 |
+//! | `UntargetedMargin { true_class: y, kappa: κ }` | `min(maxⱼ≠y zⱼ − z_y, κ)` | `e_k − e_y` while below κ, else 0 |
+//!
+//! `p = softmax(z)`, `eᵢ` the i-th unit vector, `k` the best other class (lowest index on
+//! ties). The margins are the Carlini–Wagner `f₆` loss (2017) with confidence κ, negated.
+//! Training minimises `Untargeted`, which is the cross-entropy loss.
+
+use crate::error::Error;
+use crate::model::Prediction;
+
+/// A differentiable objective over logits; see the [module docs](self).
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Objective {
+    /// Maximise `log p(target)`.
+    Targeted {
+        /// The class to reach.
+        target: usize,
+    },
+    /// Maximise the cross-entropy `−log p(true_class)`.
+    Untargeted {
+        /// The class to leave.
+        true_class: usize,
+    },
+    /// Maximise `min(z_target − max_{j≠target} z_j, kappa)`.
+    TargetedMargin {
+        /// The class to reach.
+        target: usize,
+        /// Confidence margin κ ≥ 0 beyond which the objective stops rewarding.
+        kappa: f32,
+    },
+    /// Maximise `min(max_{j≠true} z_j − z_true, kappa)`.
+    UntargetedMargin {
+        /// The class to leave.
+        true_class: usize,
+        /// Confidence margin κ ≥ 0 beyond which the objective stops rewarding.
+        kappa: f32,
+    },
+}
+
+impl Objective {
+    /// The class the objective is about.
+    pub fn class(&self) -> usize {
+        match *self {
+            Objective::Targeted { target } | Objective::TargetedMargin { target, .. } => target,
+            Objective::Untargeted { true_class }
+            | Objective::UntargetedMargin { true_class, .. } => true_class,
+        }
+    }
+
+    /// Checks the class index and κ against a model with `classes` outputs.
+    pub fn validate(&self, classes: usize) -> Result<(), Error> {
+        let class = self.class();
+        if class >= classes {
+            return Err(Error::ClassOutOfRange { class, classes });
+        }
+        let kappa = match *self {
+            Objective::TargetedMargin { kappa, .. } | Objective::UntargetedMargin { kappa, .. } => {
+                kappa
+            }
+            Objective::Targeted { .. } | Objective::Untargeted { .. } => 0.0,
+        };
+        if !(kappa >= 0.0 && kappa.is_finite()) {
+            return Err(Error::InvalidParameter { name: "kappa", expected: "finite and ≥ 0" });
+        }
+        Ok(())
+    }
+
+    /// `J(z)`, and `∂J/∂z` written to `dz`. The class must be in range ([`Self::validate`]);
+    /// an out-of-range class yields an error rather than a panic.
+    pub fn evaluate<const OUT: usize>(
+        &self,
+        prediction: &Prediction<OUT>,
+        dz: &mut [f32; OUT],
+    ) -> Result<f32, Error> {
+        self.validate(OUT)?;
+        let class = self.class();
+        let z = &prediction.logits;
+        match *self {
+            Objective::Targeted { .. } => {
+                for ((d, &p), i) in dz.iter_mut().zip(&prediction.probabilities).zip(0..) {
+                    *d = if i == class { 1.0 - p } else { -p };
+                }
+                Ok(prediction.log_probabilities.get(class).copied().unwrap_or(0.0))
+            }
+            Objective::Untargeted { .. } => {
+                for ((d, &p), i) in dz.iter_mut().zip(&prediction.probabilities).zip(0..) {
+                    *d = if i == class { p - 1.0 } else { p };
+                }
+                Ok(-prediction.log_probabilities.get(class).copied().unwrap_or(0.0))
+            }
+            Objective::TargetedMargin { kappa, .. } | Objective::UntargetedMargin { kappa, .. } => {
+                dz.fill(0.0);
+                let (other, other_logit) = best_other(z, class);
+                let own = z.get(class).copied().unwrap_or(0.0);
+                let targeted = matches!(self, Objective::TargetedMargin { .. });
+                let margin = if targeted { own - other_logit } else { other_logit - own };
+                if margin < kappa {
+                    let sign = if targeted { 1.0 } else { -1.0 };
+                    if let Some(d) = dz.get_mut(class) {
+                        *d = sign;
+                    }
+                    if let Some(d) = dz.get_mut(other) {
+                        *d = -sign;
+                    }
+                    Ok(margin)
+                } else {
+                    Ok(kappa)
+                }
+            }
+        }
+    }
+}
+
+/// The highest logit other than `class` (lowest index on ties), and its value.
+fn best_other<const OUT: usize>(z: &[f32; OUT], class: usize) -> (usize, f32) {
+    let mut best = (usize::MAX, f32::NEG_INFINITY);
+    for (i, &v) in z.iter().enumerate() {
+        if i != class && (best.0 == usize::MAX || v > best.1) {
+            best = (i, v);
+        }
+    }
+    best
+}
+
+/// What an attack is after: leave `true_class`, or reach `target`, by cross-entropy or by a
+/// confidence margin.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Goal {
+    /// The input's true class (what the model should say).
+    pub true_class: usize,
+    /// The class to reach, or `None` for an untargeted attack (any other class).
+    pub target: Option<usize>,
+    /// `Some(κ)` attacks the Carlini–Wagner logit margin with confidence κ instead of the
+    /// (log-)probability.
+    pub margin: Option<f32>,
+}
+
+impl Goal {
+    /// Reach `target` starting from an input of class `true_class`.
+    pub const fn targeted(true_class: usize, target: usize) -> Self {
+        Self { true_class, target: Some(target), margin: None }
+    }
+
+    /// Leave `true_class` for any other class.
+    pub const fn untargeted(true_class: usize) -> Self {
+        Self { true_class, target: None, margin: None }
+    }
+
+    /// The same goal, pursued through the logit margin with confidence `kappa`.
+    #[must_use]
+    pub const fn with_margin(self, kappa: f32) -> Self {
+        Self { margin: Some(kappa), ..self }
+    }
+
+    /// The objective the attack maximises.
+    pub fn objective(&self) -> Objective {
+        match (self.target, self.margin) {
+            (Some(target), None) => Objective::Targeted { target },
+            (Some(target), Some(kappa)) => Objective::TargetedMargin { target, kappa },
+            (None, None) => Objective::Untargeted { true_class: self.true_class },
+            (None, Some(kappa)) => {
+                Objective::UntargetedMargin { true_class: self.true_class, kappa }
+            }
+        }
+    }
+
+    /// The class whose probability reports follow: the target, or the true class when
+    /// untargeted.
+    pub fn watched_class(&self) -> usize {
+        self.target.unwrap_or(self.true_class)
+    }
+
+    /// Whether `prediction` meets the goal (predicts the target / anything but the true
+    /// class).
+    pub fn is_met<const OUT: usize>(&self, prediction: &Prediction<OUT>) -> bool {
+        match self.target {
+            Some(target) => prediction.class == target,
+            None => prediction.class != self.true_class,
+        }
+    }
+
+    /// Checks classes and κ for a model with `classes` outputs, and that a targeted goal
+    /// does not aim at the true class.
+    pub fn validate(&self, classes: usize) -> Result<(), Error> {
+        if self.true_class >= classes {
+            return Err(Error::ClassOutOfRange { class: self.true_class, classes });
+        }
+        if self.target == Some(self.true_class) {
+            return Err(Error::TargetIsTrueClass { class: self.true_class });
+        }
+        self.objective().validate(classes)
+    }
+}
