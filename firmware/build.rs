@@ -42,7 +42,8 @@ fn main() {
     let digits = env::var_os("NUDGE_DIGITS")
         .map_or_else(|| manifest.join("assets/digits.f32"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", digits.display());
-    copy_digits(&digits, &out).unwrap_or_else(|e| fail(&format!("digits {}: {e}", digits.display())));
+    copy_digits(&digits, &out)
+        .unwrap_or_else(|e| fail(&format!("digits {}: {e}", digits.display())));
 
     fs::write(
         out.join("model.rs"),
@@ -102,11 +103,12 @@ fn convert_model(path: &Path, out: &Path) -> Result<usize, String> {
     let bytes = fs::read(path).map_err(|e| {
         format!(
             "cannot read it ({e}). Train and export one with \
-             `cargo run --release -p nudge-host -- train` from the repository root, \
-             or point NUDGE_MODEL at a safetensors file"
+             `cargo run --release -p nudge-host -- train --out models/mnist-mlp-h64.safetensors` \
+             from the repository root, or point NUDGE_MODEL at a safetensors file"
         )
     })?;
-    let st = SafeTensors::deserialize(&bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+    let st =
+        SafeTensors::deserialize(&bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
 
     let hidden = {
         let t = st.tensor("fc1.weight").map_err(|e| format!("fc1.weight: {e}"))?;
@@ -147,7 +149,8 @@ fn convert_model(path: &Path, out: &Path) -> Result<usize, String> {
         index += shape.iter().product::<usize>();
         blob.extend_from_slice(t.data());
     }
-    let names: Vec<_> = st.names().into_iter().filter(|n| !layout.iter().any(|(l, _)| l == n)).collect();
+    let names: Vec<_> =
+        st.names().into_iter().filter(|n| !layout.iter().any(|(l, _)| l == n)).collect();
     if !names.is_empty() {
         println!("cargo::warning=model {}: ignoring extra tensors {names:?}", path.display());
     }
@@ -160,7 +163,7 @@ fn copy_digits(path: &Path, out: &Path) -> Result<(), String> {
     let bytes = fs::read(path).map_err(|e| {
         format!(
             "cannot read it ({e}). Write the sample digits with \
-             `cargo run --release -p nudge-host -- samples --out firmware/assets` \
+             `mkdir -p firmware/assets && cargo run --release -p nudge-host -- samples --out firmware/assets` \
              from the repository root (or point NUDGE_DIGITS at such a file)"
         )
     })?;

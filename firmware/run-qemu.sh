@@ -28,6 +28,12 @@ for tool in qemu-system-arm defmt-print; do
     fi
 done
 
+if grep -q _SEGGER_RTT "$elf"; then
+    echo "error: $elf is the stm32f407-disco build (defmt over RTT): QEMU cannot run it." >&2
+    echo "Flash it with: probe-rs run --chip STM32F407VGTx $elf  (or: cargo run-disco)" >&2
+    exit 2
+fi
+
 if [[ -z "${QEMU_MACHINE:-}" ]]; then
     # e_entry of a 32-bit little-endian ELF is at byte offset 24.
     entry=$(od -An -tx4 -j24 -N4 "$elf" | tr -d ' ')

@@ -62,7 +62,7 @@ pub fn softmax<const N: usize>(
     probabilities: &mut [f32; N],
     log_probabilities: &mut [f32; N],
 ) {
-    let m = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let m = z.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0f32;
     for (p, &v) in probabilities.iter_mut().zip(z) {
         *p = exp(v - m);

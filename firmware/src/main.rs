@@ -7,7 +7,11 @@
 #![deny(missing_docs)]
 
 mod app;
+mod art;
+mod assets;
 mod board;
+mod fnv;
+mod stack;
 mod ticks;
 
 #[cortex_m_rt::entry]

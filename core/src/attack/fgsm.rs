@@ -3,7 +3,7 @@
 
 use super::{Attack, Bounds, EarlyStop};
 use crate::error::Error;
-use crate::linalg::sign;
+use crate::linalg::{clamp_scalar, sign};
 
 /// FGSM with budget ε in L∞.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -42,7 +42,7 @@ impl<const IN: usize> Attack<IN> for Fgsm {
     }
     fn step(&self, original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]) {
         for ((xi, &x0), &g) in x.iter_mut().zip(original).zip(gradient) {
-            *xi = (x0 + self.epsilon * sign(g)).max(self.bounds.lo).min(self.bounds.hi);
+            *xi = clamp_scalar(x0 + self.epsilon * sign(g), self.bounds.lo, self.bounds.hi);
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{Attack, Bounds, EarlyStop};
 use crate::error::Error;
-use crate::linalg::sign;
+use crate::linalg::{clamp_scalar, sign};
 use crate::rng::SplitMix64;
 
 /// PGD with an L∞ budget.
@@ -47,7 +47,8 @@ pub(crate) fn project_linf<const IN: usize>(
     bounds: Bounds,
 ) {
     for (xi, &x0) in x.iter_mut().zip(original) {
-        *xi = xi.max(x0 - epsilon).min(x0 + epsilon).max(bounds.lo).min(bounds.hi);
+        let in_ball = clamp_scalar(*xi, x0 - epsilon, x0 + epsilon);
+        *xi = clamp_scalar(in_ball, bounds.lo, bounds.hi);
     }
 }
 

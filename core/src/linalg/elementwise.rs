@@ -11,12 +11,34 @@ pub fn add_scaled<const N: usize>(y: &mut [f32; N], a: f32, x: &[f32; N]) {
     }
 }
 
-/// Clamps every element into `[lo, hi]`. `lo ≤ hi` is the caller's contract.
+/// Clamps every element into `[lo, hi]` with [`clamp_scalar`]. `lo ≤ hi` is the caller's
+/// contract.
 #[inline]
 pub fn clamp<const N: usize>(x: &mut [f32; N], lo: f32, hi: f32) {
     for xi in x.iter_mut() {
-        *xi = xi.max(lo).min(hi);
+        *xi = clamp_scalar(*xi, lo, hi);
     }
+}
+
+/// `x` clamped into `[lo, hi]` by comparisons.
+///
+/// Not `f32::max`/`min`: which zero `max(-0.0, 0.0)` returns is unspecified (so it could
+/// differ between targets), and on the Cortex-M4F they are library calls.
+#[inline]
+pub fn clamp_scalar(x: f32, lo: f32, hi: f32) -> f32 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// `max(x, 0)` by comparison: `+0.0` for every `x ≤ 0` (see [`clamp_scalar`] for why).
+#[inline]
+pub fn relu(x: f32) -> f32 {
+    if x > 0.0 { x } else { 0.0 }
 }
 
 /// The sign of `x`: `1.0`, `-1.0`, or `0.0` for `±0` (as in FGSM, where a zero gradient
@@ -49,6 +71,16 @@ mod tests {
         assert_eq!(y, [2.0, 0.0, 3.5]);
         clamp(&mut y, 0.5, 3.0);
         assert_eq!(y, [2.0, 0.5, 3.0]);
+    }
+
+    #[test]
+    fn relu_and_clamp_give_positive_zero() {
+        assert_eq!(relu(-0.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(relu(-3.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(relu(2.5), 2.5);
+        assert_eq!(clamp_scalar(-1.0, 0.0, 1.0).to_bits(), 0.0f32.to_bits());
+        assert_eq!(clamp_scalar(0.25, 0.0, 1.0), 0.25);
+        assert_eq!(clamp_scalar(7.0, 0.0, 1.0), 1.0);
     }
 
     #[test]

@@ -8,7 +8,10 @@ use super::reduce::{LANES, combine_lanes};
 /// Largest absolute element-wise difference.
 #[inline]
 pub fn linf_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
-    a.iter().zip(b).fold(0.0f32, |m, (x, y)| m.max((x - y).abs()))
+    a.iter().zip(b).fold(0.0f32, |m, (x, y)| {
+        let d = (x - y).abs();
+        if d > m { d } else { m }
+    })
 }
 
 /// Euclidean distance, summed in the fixed lane order.

@@ -163,7 +163,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
         check_finite_input(x)?;
         linalg::matvec(self.fc1_weight, x, self.fc1_bias, &mut ws.pre_activation);
         for (h, &a) in ws.hidden.iter_mut().zip(&ws.pre_activation) {
-            *h = a.max(0.0);
+            *h = linalg::relu(a);
         }
         let mut logits = [0.0; OUT];
         linalg::matvec(self.fc2_weight, &ws.hidden, self.fc2_bias, &mut logits);

@@ -24,12 +24,12 @@ use crate::ticks::TickCounter;
 /// SysTick reload value: the full 24 bits.
 const RELOAD: u32 = 0x00FF_FFFF;
 
-/// Instructions per SysTick tick under `-icount shift=0` (1 ns per instruction).
+/// Nanoseconds (= instructions under `-icount shift=0`) per SysTick tick, as a fraction.
 #[cfg(feature = "qemu")]
-const INSTRUCTIONS_PER_TICK: u32 = 40; // mps2: 25 MHz
-/// Instructions per SysTick tick under `-icount shift=0` (1 ns per instruction).
+const NS_PER_TICK: (u64, u64) = (40, 1); // mps2: SysTick on the 25 MHz core clock
+/// Nanoseconds (= instructions under `-icount shift=0`) per SysTick tick, as a fraction.
 #[cfg(not(feature = "qemu"))]
-const INSTRUCTIONS_PER_TICK: u32 = 6; // netduinoplus2: 168 MHz, 5.95 ns, see `calibrate`
+const NS_PER_TICK: (u64, u64) = (125, 21); // netduinoplus2: 168 MHz, 5.95 ns
 
 /// Number of SysTick wraps, counted by the SysTick exception.
 static WRAPS: AtomicU32 = AtomicU32::new(0);
@@ -49,6 +49,9 @@ pub fn init() -> Io<LogLed, LogLed, TickDelay, SysTickCounter> {
     cp.SYST.clear_current();
     cp.SYST.enable_interrupt();
     cp.SYST.enable_counter();
+    // VAL reads 0 until the first reload: wait for it, then start counting wraps from 0.
+    while SYST::get_current() == 0 {}
+    WRAPS.store(0, Ordering::Relaxed);
     Io {
         ok_led: LogLed { name: "green" },
         err_led: LogLed { name: "red" },
@@ -91,7 +94,7 @@ pub struct SysTickCounter;
 
 impl TickCounter for SysTickCounter {
     const UNIT: &'static str = "instructions";
-    const RESOLUTION: u32 = INSTRUCTIONS_PER_TICK;
+    const RESOLUTION: u32 = NS_PER_TICK.0.div_ceil(NS_PER_TICK.1) as u32;
 
     fn now(&mut self) -> u64 {
         let (wraps, val) = cortex_m::interrupt::free(|_| {
@@ -105,7 +108,7 @@ impl TickCounter for SysTickCounter {
             }
         });
         let ticks = (u64::from(wraps) << 24) + u64::from(RELOAD - val);
-        ticks * u64::from(INSTRUCTIONS_PER_TICK)
+        ticks * NS_PER_TICK.0 / NS_PER_TICK.1
     }
 }
 
