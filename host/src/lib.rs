@@ -1,1 +1,43 @@
-//! Host side of nudge: datasets, training, model files, and the `nudge` CLI.
+//! Host side of nudge: datasets, training, model files, attacks and pictures for the
+//! `nudge` command line.
+//!
+//! | module | what it does |
+//! | --- | --- |
+//! | [`idx`] | reads IDX files (`.gz` or raw), validating every header field |
+//! | [`data`] | finds MNIST / Fashion-MNIST on disk and loads it |
+//! | [`fetch`] | downloads MNIST over HTTPS and checks each file's SHA-256 |
+//! | [`fsutil`] | atomic writes that never overwrite without permission |
+//! | [`safetensors`] | a strict reader and writer of the safetensors format |
+//! | [`model`] | the 784-H-10 MLP behind a hidden-size dispatch, loaded from safetensors |
+//! | [`train`] | deterministic data-parallel training (Adam or SGD) |
+//! | [`attack`] | attack settings, single runs and the class-pair experiment |
+//! | [`render`] | PNG and terminal pictures of digits and perturbations |
+//! | [`toy`] | the seed's logistic-regression exercise (2.A–2.C) |
+//!
+//! Errors are one [`Error`] type whose messages name the file or argument at fault.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod attack;
+pub mod data;
+pub mod error;
+pub mod fetch;
+pub mod fsutil;
+pub mod idx;
+pub mod model;
+pub mod render;
+pub mod report;
+pub mod safetensors;
+pub mod toy;
+pub mod train;
+
+pub use error::{Error, Result};
+
+/// The crate version, recorded in model metadata.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Pixels in one MNIST image (28 × 28).
+pub const PIXELS: usize = 784;
+
+/// Number of classes (digits 0–9, or the ten Fashion-MNIST garments).
+pub const CLASSES: usize = 10;

@@ -1,1 +1,116 @@
 //! Helpers shared by the cross-crate integration tests in `tests/tests/`.
+//!
+//! * [`repo`], [`data_dir`], [`committed_model`]: paths relative to this crate, never to the
+//!   machine (CI runs a fresh clone with `shared/` as its sibling).
+//! * [`nudge`]: runs the `nudge` binary (built once per test process with the `test` profile,
+//!   the profile `cargo test` itself uses) from the repository root, with `NUDGE_DATA`
+//!   removed so that the default search is what is tested.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// The offline MNIST copy, `../shared/data/mnist` next to the repository.
+pub fn data_dir() -> PathBuf {
+    repo().join("../shared/data/mnist")
+}
+
+/// The data directory, or `None` (with the reason printed) when it is missing, so that a
+/// test can skip.
+pub fn require_data() -> Option<PathBuf> {
+    let dir = data_dir();
+    if nudge_host::data::has_test_files(&dir) {
+        Some(dir)
+    } else {
+        eprintln!("skipped: no MNIST test files in {}", dir.display());
+        None
+    }
+}
+
+/// The committed default model.
+pub fn committed_model() -> PathBuf {
+    repo().join(nudge_host::model::DEFAULT_MODEL)
+}
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+/// The path of the `nudge` binary, built on first use.
+pub fn nudge_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let out = Command::new(cargo)
+            .current_dir(repo())
+            .args(["build", "--quiet", "-p", "nudge-host", "--bin", "nudge", "--profile", "test"])
+            .args(["--message-format", "json"])
+            .output()
+            .expect("run cargo build");
+        assert!(
+            out.status.success(),
+            "building nudge failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "nudge")
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .expect("cargo reported the nudge executable")
+    })
+}
+
+/// A `nudge` command run from the repository root without `NUDGE_DATA`.
+pub fn nudge_cmd() -> Command {
+    let mut c = Command::new(nudge_bin());
+    c.current_dir(repo()).env_remove("NUDGE_DATA").env_remove("NUDGE_REPO");
+    c
+}
+
+/// Runs `nudge args…` and returns its output.
+pub fn nudge(args: &[&str]) -> Output {
+    nudge_cmd().args(args).output().expect("run nudge")
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts success and parses standard output as JSON.
+pub fn json(o: &Output) -> serde_json::Value {
+    assert!(o.status.success(), "nudge failed: {}", stderr(o));
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {}", stdout(o)))
+}
+
+/// Asserts that `o` is a runtime failure: exit status 1, nothing on stdout, and exactly one
+/// line `error: …` on stderr that contains every one of `needles`.
+pub fn assert_fails(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "expected exit 1, got {:?}; stderr: {err}",
+        o.status.code()
+    );
+    assert_eq!(err.lines().count(), 1, "expected one line on stderr, got: {err}");
+    assert!(err.starts_with("error: "), "stderr does not start with `error: `: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+}

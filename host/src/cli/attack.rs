@@ -1,0 +1,220 @@
+//! `nudge attack`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use nudge_core::Goal;
+use nudge_host::attack::{Method, Settings};
+use nudge_host::model::ModelFile;
+use nudge_host::{fsutil, with_mlp};
+
+use super::{DataOpts, ModelOpts};
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("which").required(true).args(["index", "input_class"]))]
+#[command(allow_negative_numbers = true)]
+pub struct AttackArgs {
+    #[command(flatten)]
+    model: ModelOpts,
+    #[command(flatten)]
+    data: DataOpts,
+    /// Test-set index of the image to attack.
+    #[arg(long)]
+    index: Option<usize>,
+    /// Attack the first correctly classified test image of this class.
+    #[arg(long, value_name = "C")]
+    input_class: Option<usize>,
+    /// The class to make the model predict.
+    #[arg(long, value_name = "T")]
+    target_class: usize,
+    /// The attack.
+    #[arg(long, value_enum, default_value_t = MethodArg::Gradient)]
+    method: MethodArg,
+    /// Iteration budget [default: gradient 200, pgd 100, pgd-l2 100].
+    #[arg(long)]
+    iters: Option<u32>,
+    /// Step size [default: gradient 0.01, pgd 0.01, pgd-l2 0.1].
+    #[arg(long)]
+    step: Option<f32>,
+    /// Budget ε: L∞ for fgsm/pgd, L2 for pgd-l2 [default: fgsm 0.15, pgd 0.2, pgd-l2 2].
+    #[arg(long)]
+    eps: Option<f32>,
+    /// Stop once the target has this probability; 0 stops at the first success.
+    #[arg(long, default_value_t = 0.9)]
+    confidence: f32,
+    /// Write original | perturbation | adversarial as a PNG here.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Print JSON (including the 784 adversarial pixels) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The seed's gradient ascent on the input (no budget).
+    Gradient,
+    /// Fast gradient sign method, one step of size ε.
+    Fgsm,
+    /// Projected gradient descent in L∞.
+    Pgd,
+    /// Projected gradient descent in L2.
+    PgdL2,
+}
+
+impl MethodArg {
+    pub fn method(self) -> Method {
+        match self {
+            MethodArg::Gradient => Method::Gradient,
+            MethodArg::Fgsm => Method::Fgsm,
+            MethodArg::Pgd => Method::Pgd,
+            MethodArg::PgdL2 => Method::PgdL2,
+        }
+    }
+}
+
+/// Checks a class given on the command line.
+pub fn check_class(flag: &str, c: usize) -> anyhow::Result<()> {
+    if c > 9 {
+        anyhow::bail!("{flag}: class {c} is out of range 0..=9");
+    }
+    Ok(())
+}
+
+pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
+    let d = Settings::defaults(a.method.method());
+    let settings = Settings {
+        iters: a.iters.unwrap_or(d.iters),
+        step: a.step.unwrap_or(d.step),
+        eps: a.eps.unwrap_or(d.eps),
+        confidence: a.confidence,
+        ..d
+    };
+    settings.validate()?;
+    check_class("--target-class", a.target_class)?;
+    if let Some(c) = a.input_class {
+        check_class("--input-class", c)?;
+        if c == a.target_class {
+            anyhow::bail!("--target-class: {c} is the same as --input-class");
+        }
+    }
+    if let Some(out) = &a.out {
+        fsutil::check_writable(out, a.force)?;
+    }
+    let path = a.model.path();
+    let file = ModelFile::load(&path)?;
+    let dir = a.data.dir()?;
+    let test = nudge_host::data::load_test(&dir)?;
+    let index = match (a.index, a.input_class) {
+        (Some(i), _) if i >= test.len() => {
+            anyhow::bail!("--index: {i} is out of range (the test set has {} images)", test.len())
+        }
+        (Some(i), _) => i,
+        (None, Some(c)) => {
+            let preds = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
+            (0..test.len())
+                .find(|&i| usize::from(test.labels[i]) == c && preds[i] == c)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--input-class: no correctly classified test image of class {c}"
+                    )
+                })?
+        }
+        (None, None) => anyhow::bail!("pass --index or --input-class"),
+    };
+    let source = usize::from(test.labels[index]);
+    if source == a.target_class {
+        anyhow::bail!("--target-class: {source} is the true class of test image {index}");
+    }
+    let x = test.input(index).context("test image")?;
+    let o = with_mlp!(&file.mlp, p => nudge_host::attack::run(p, &x, Goal::targeted(source, a.target_class), &settings))?;
+    if let Some(out) = &a.out {
+        nudge_host::render::write_png(out, &x, &o.adversarial, a.force)?;
+    }
+    let r = &o.report;
+    let t = a.target_class;
+    if a.json {
+        let j = serde_json::json!({
+            "model": path.display().to_string(),
+            "index": index,
+            "source_class": source,
+            "target_class": t,
+            "method": settings.method.name(),
+            "iters": settings.iters,
+            "step": settings.step,
+            "eps": settings.eps,
+            "success": r.success,
+            "iterations": r.iterations,
+            "initial_class": r.initial_class,
+            "initial_confidence": r.initial_confidence,
+            "initial_target_prob": r.initial_watched_probability,
+            "final_target_prob": r.final_watched_probability,
+            "final_class": r.final_class,
+            "final_confidence": r.final_confidence,
+            "linf": r.linf,
+            "l2": r.l2,
+            "l0": r.l0,
+            "probabilities_before": o.before.probabilities,
+            "probabilities_after": o.after.probabilities,
+            "png": a.out.as_ref().map(|p| p.display().to_string()),
+            "adversarial": o.adversarial.to_vec(),
+        });
+        println!("{j}");
+        return Ok(());
+    }
+    let budget = match settings.method {
+        Method::Gradient => format!("step {}, up to {} iterations", settings.step, settings.iters),
+        Method::Fgsm => format!("ε = {} (L∞), one step", settings.eps),
+        Method::Pgd => format!(
+            "ε = {} (L∞), step {}, up to {} iterations",
+            settings.eps, settings.step, settings.iters
+        ),
+        Method::PgdL2 => format!(
+            "ε = {} (L2), step {}, up to {} iterations",
+            settings.eps, settings.step, settings.iters
+        ),
+    };
+    println!(
+        "test image {index} (true class {source}) → target class {t}; model {}",
+        path.display()
+    );
+    println!("method {}: {budget}", settings.method.name());
+    println!(
+        "before: predicted {} with p = {:.4}; p({t}) = {:.4}",
+        r.initial_class, r.initial_confidence, r.initial_watched_probability
+    );
+    println!(
+        "after:  predicted {} with p = {:.4}; p({t}) = {:.4}  — {} after {} iterations",
+        r.final_class,
+        r.final_confidence,
+        r.final_watched_probability,
+        if r.success { "success" } else { "failed" },
+        r.iterations
+    );
+    println!(
+        "perturbation: L∞ = {:.4}, L2 = {:.4}, {} of 784 pixels changed\n",
+        r.linf, r.l2, r.l0
+    );
+    print!(
+        "{}",
+        nudge_host::render::text_pair(
+            &x,
+            &o.adversarial,
+            (
+                &format!("original (class {source})"),
+                &format!("adversarial (predicted {})", r.final_class)
+            )
+        )
+    );
+    if let Some(out) = &a.out {
+        println!(
+            "\nwrote {} (original | perturbation, amplified: red adds ink, blue removes | adversarial)",
+            out.display()
+        );
+    }
+    Ok(())
+}

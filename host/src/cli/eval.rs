@@ -1,0 +1,126 @@
+//! `nudge eval` and `nudge samples`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use nudge_host::model::ModelFile;
+use nudge_host::{PIXELS, fsutil, with_mlp};
+
+use super::{DataOpts, ModelOpts};
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(flatten)]
+    model: ModelOpts,
+    #[command(flatten)]
+    data: DataOpts,
+    /// Print JSON (accuracy, correct, total, confusion, model metadata).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
+    let path = a.model.path();
+    let file = ModelFile::load(&path)?;
+    let dir = a.data.dir()?;
+    let test = nudge_host::data::load_test(&dir)?;
+    let scores = with_mlp!(&file.mlp, p => nudge_host::model::evaluate(p, &test))?;
+    if a.json {
+        let j = serde_json::json!({
+            "model": path.display().to_string(),
+            "data": dir.display().to_string(),
+            "hidden": file.mlp.hidden(),
+            "accuracy": scores.accuracy(),
+            "correct": scores.correct,
+            "total": scores.total,
+            "confusion": scores.confusion,
+            "metadata": file.metadata,
+        });
+        println!("{j:#}");
+        return Ok(());
+    }
+    println!("model {} (784-{}-10), data {}", path.display(), file.mlp.hidden(), dir.display());
+    if let Some(claimed) = file.metadata.get("accuracy") {
+        println!("accuracy recorded in the file: {claimed}");
+    }
+    println!(
+        "test accuracy {:.2}% ({} of {} correct)\n",
+        100.0 * scores.accuracy(),
+        scores.correct,
+        scores.total
+    );
+    println!("confusion matrix (rows: true class, columns: predicted)");
+    print!("      ");
+    for c in 0..10 {
+        print!("{c:>6}");
+    }
+    println!("  recall");
+    for (t, row) in scores.confusion.iter().enumerate() {
+        print!("{t:>6}");
+        for n in row {
+            print!("{n:>6}");
+        }
+        let total: usize = row.iter().sum();
+        let recall = if total == 0 { 0.0 } else { 100.0 * row[t] as f64 / total as f64 };
+        println!("  {recall:5.1}%");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct SamplesArgs {
+    #[command(flatten)]
+    model: ModelOpts,
+    #[command(flatten)]
+    data: DataOpts,
+    /// Directory to write digits.f32 and digits.json into (must exist).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Overwrite existing files.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Writes `DIR/digits.f32` (10 × 784 little-endian f32, `pixel/255`; image k is the first
+/// test image of class k the model gets right) and `DIR/digits.json`.
+pub fn samples(a: &SamplesArgs) -> anyhow::Result<()> {
+    if !a.out.is_dir() {
+        anyhow::bail!("{}: output directory does not exist", a.out.display());
+    }
+    let (f32_path, json_path) = (a.out.join("digits.f32"), a.out.join("digits.json"));
+    fsutil::check_writable(&f32_path, a.force)?;
+    fsutil::check_writable(&json_path, a.force)?;
+    let path = a.model.path();
+    let file = ModelFile::load(&path)?;
+    let dir = a.data.dir()?;
+    let test = nudge_host::data::load_test(&dir)?;
+    let predictions = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
+    let mut indices = Vec::new();
+    for class in 0..10 {
+        let i = (0..test.len())
+            .find(|&i| usize::from(test.labels[i]) == class && predictions[i] == class)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: no correctly classified test image of class {class}",
+                    path.display()
+                )
+            })?;
+        indices.push(i);
+    }
+    let mut bytes = Vec::with_capacity(10 * PIXELS * 4);
+    for &i in &indices {
+        for v in nudge_host::data::to_input(&test.images[i]) {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    let json = serde_json::json!({
+        "format": "10 images x 784 little-endian f32 (pixel/255), image k = first correctly classified test image of class k",
+        "model": path.display().to_string(),
+        "indices": indices,
+        "labels": (0..10).collect::<Vec<_>>(),
+    });
+    fsutil::write_atomic(&f32_path, &bytes, a.force)?;
+    fsutil::write_atomic(&json_path, format!("{json:#}\n").as_bytes(), a.force)?;
+    println!("wrote {} and {} (test indices {indices:?})", f32_path.display(), json_path.display());
+    Ok(())
+}

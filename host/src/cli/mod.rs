@@ -1,0 +1,118 @@
+//! Argument definitions and dispatch.
+
+mod attack;
+mod demo;
+mod eval;
+mod fetch;
+mod toy;
+mod train;
+mod ui;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use nudge_host::data::DatasetKind;
+
+/// Craft adversarial examples against a small MNIST network, with the same allocation-free
+/// kernel that runs on a microcontroller.
+///
+/// Start with `nudge demo`. Data is found via --data, NUDGE_DATA, ../shared/data/mnist or
+/// ~/.cache/nudge/mnist (see `nudge data --help`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "nudge",
+    version,
+    propagate_version = true,
+    max_term_width = 100,
+    args_override_self = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Attack one digit toward another, then run every class pair and print the success table.
+    Demo(demo::DemoArgs),
+    /// The seed exercise 2.A–2.C: gradients of a 6-feature logistic regression, and gradient
+    /// ascent on its input.
+    Toy(toy::ToyArgs),
+    /// Train the 784-H-10 MLP (or the toy logistic regression) and save it as safetensors.
+    Train(train::TrainArgs),
+    /// Accuracy and confusion matrix of a model on the test set.
+    Eval(eval::EvalArgs),
+    /// Run one attack on one test image and show the result.
+    Attack(attack::AttackArgs),
+    /// Write ten correctly classified test digits (one per class) for the firmware build.
+    Samples(eval::SamplesArgs),
+    /// Find or download datasets.
+    Data(fetch::DataArgs),
+}
+
+/// Where the data comes from (shared by every command that reads it).
+#[derive(Debug, Clone, Args)]
+pub struct DataOpts {
+    /// Dataset directory (IDX files, .gz or raw). Default: $NUDGE_DATA, then
+    /// ../shared/data/mnist, then ~/.cache/nudge/mnist.
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Which dataset to read (fashion defaults to /usr/share/datasets/fashion-mnist).
+    #[arg(long, value_enum, default_value_t = DatasetArg::Mnist)]
+    dataset: DatasetArg,
+}
+
+impl DataOpts {
+    fn kind(&self) -> DatasetKind {
+        match self.dataset {
+            DatasetArg::Mnist => DatasetKind::Mnist,
+            DatasetArg::Fashion => DatasetKind::Fashion,
+        }
+    }
+
+    fn dir(&self) -> nudge_host::Result<PathBuf> {
+        nudge_host::data::resolve_dir(self.data.as_deref(), self.kind())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DatasetArg {
+    /// Handwritten digits.
+    Mnist,
+    /// Fashion-MNIST.
+    Fashion,
+}
+
+/// The model file option (shared by eval, attack, demo and samples).
+#[derive(Debug, Clone, Args)]
+pub struct ModelOpts {
+    /// Model file (safetensors). Default: models/mnist-mlp-h64.safetensors in the repository.
+    #[arg(long, value_name = "FILE")]
+    model: Option<PathBuf>,
+}
+
+impl ModelOpts {
+    fn path(&self) -> PathBuf {
+        self.model.clone().unwrap_or_else(default_model)
+    }
+}
+
+/// The committed default model: relative to the current directory if it is there, else
+/// in the repository this binary was built from.
+pub fn default_model() -> PathBuf {
+    let rel = PathBuf::from(nudge_host::model::DEFAULT_MODEL);
+    if rel.is_file() { rel } else { nudge_host::data::repo_root().join(rel) }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Toy(a) => toy::run(&a),
+        Command::Train(a) => train::run(a),
+        Command::Eval(a) => eval::run(&a),
+        Command::Attack(a) => attack::run(&a),
+        Command::Samples(a) => eval::samples(&a),
+        Command::Data(a) => fetch::run(a),
+    }
+}

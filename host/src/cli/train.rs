@@ -1,0 +1,239 @@
+//! `nudge train`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use nudge_host::model::{IntoAny, ModelFile};
+use nudge_host::train::{Optimizer, Schedule, TrainConfig};
+use nudge_host::{for_hidden, fsutil};
+
+use super::DataOpts;
+use super::ui::{bar, say};
+
+#[derive(Debug, Args)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataOpts,
+    /// What to train: the MNIST MLP, or the seed's 6-feature logistic regression (toy data).
+    #[arg(long, value_enum, default_value_t = Arch::Mlp)]
+    arch: Arch,
+    /// Hidden units: 16, 32, 64, 128 or 256.
+    #[arg(long, default_value_t = 64)]
+    hidden: usize,
+    /// Passes over the training data.
+    #[arg(long, default_value_t = 12)]
+    epochs: u32,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// Peak learning rate.
+    #[arg(long, default_value_t = 4e-3)]
+    lr: f32,
+    /// Update rule.
+    #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
+    optimizer: OptimizerArg,
+    /// Momentum for --optimizer sgd.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f32,
+    /// Learning-rate schedule.
+    #[arg(long, value_enum, default_value_t = ScheduleArg::Cosine)]
+    schedule: ScheduleArg,
+    /// Decoupled weight decay (AdamW style); 0 disables it.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f32,
+    /// Augmentation: shift each training image by up to this many pixels (0 disables it).
+    #[arg(long, default_value_t = 1)]
+    shift: u8,
+    /// Seed for initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Training examples held out (from the end) for validation.
+    #[arg(long, default_value_t = 1000)]
+    validation: usize,
+    /// Output file. Default: <dataset>-mlp-h<H>.safetensors in the current directory.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Do not save the model (report only).
+    #[arg(long, conflicts_with_all = ["out", "force"])]
+    no_save: bool,
+    /// Print a JSON summary instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Arch {
+    /// 784-H-10 MLP on the dataset.
+    Mlp,
+    /// The seed's logistic regression on xA, xB (section 2).
+    Logreg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OptimizerArg {
+    /// Adam (β₁ 0.9, β₂ 0.999).
+    Adam,
+    /// SGD with --momentum.
+    Sgd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ScheduleArg {
+    /// Constant learning rate.
+    Constant,
+    /// Cosine decay to zero.
+    Cosine,
+}
+
+pub fn run(a: TrainArgs) -> anyhow::Result<()> {
+    if a.arch == Arch::Logreg {
+        return super::toy::train_logreg(a.epochs, a.lr, a.json);
+    }
+    let kind = a.data.kind();
+    let out = a
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{}-mlp-h{}.safetensors", kind.name(), a.hidden)));
+    if !a.no_save {
+        // Fail before training, not after.
+        fsutil::check_writable(&out, a.force)?;
+    }
+    let cfg = TrainConfig {
+        epochs: a.epochs,
+        batch: a.batch,
+        lr: a.lr,
+        optimizer: match a.optimizer {
+            OptimizerArg::Adam => Optimizer::Adam,
+            OptimizerArg::Sgd => Optimizer::Sgd { momentum: a.momentum },
+        },
+        schedule: match a.schedule {
+            ScheduleArg::Constant => Schedule::Constant,
+            ScheduleArg::Cosine => Schedule::Cosine,
+        },
+        weight_decay: a.weight_decay,
+        shift: a.shift,
+        seed: a.seed,
+        validation: a.validation,
+    };
+    for_hidden!(a.hidden, H => Ok(()))?;
+    let dir = a.data.dir()?;
+    let t_load = Instant::now();
+    let data = nudge_host::data::load(&dir, kind)?;
+    let load_seconds = t_load.elapsed().as_secs_f64();
+    cfg.validate(data.train.len())?;
+    if !a.json {
+        println!(
+            "training 784-{}-10 on {} ({} train, {} validation, {} test) from {}",
+            a.hidden,
+            kind.name(),
+            data.train.len() - cfg.validation,
+            cfg.validation,
+            data.test.len(),
+            dir.display()
+        );
+        println!(
+            "recipe: {}, seed {} ({} threads)",
+            cfg.recipe(),
+            cfg.seed,
+            rayon::current_num_threads()
+        );
+    }
+    let pb = bar(0, "train");
+    let json = a.json;
+    let t_train = Instant::now();
+    let mut on_batch = |done: u64, total: u64| {
+        if pb.length() != Some(total) {
+            pb.set_length(total);
+        }
+        pb.set_position(done);
+    };
+    let mut on_epoch = |s: &nudge_host::train::EpochStats| {
+        let val = if cfg.validation == 0 {
+            "n/a".to_string()
+        } else {
+            format!("{:.2}%", 100.0 * s.val_accuracy)
+        };
+        pb.set_message(format!("epoch {} loss {:.4} val {val}", s.epoch, s.loss));
+        if !json {
+            say(
+                &pb,
+                &format!(
+                    "epoch {:>3}/{}  loss {:.4}  train {:.2}%  val {val}  lr {:.2e}  {:.1}s",
+                    s.epoch,
+                    cfg.epochs,
+                    s.loss,
+                    100.0 * s.train_accuracy,
+                    s.lr,
+                    s.seconds
+                ),
+            );
+        }
+    };
+    let (mlp, history) = for_hidden!(a.hidden, H => {
+        nudge_host::train::train::<H>(&data.train, &cfg, &mut on_batch, &mut on_epoch)
+            .map(|(p, h)| (p.into_any(), h))
+    })?;
+    let train_seconds = t_train.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let scores = nudge_host::with_mlp!(&mlp, p => nudge_host::model::evaluate(p, &data.test))?;
+    let val = history.last().map_or(0.0, |s| s.val_accuracy);
+    let metadata = BTreeMap::from([
+        ("format".to_string(), "pt".to_string()),
+        ("dataset".to_string(), kind.name().to_string()),
+        ("train_images".to_string(), (data.train.len() - cfg.validation).to_string()),
+        ("accuracy".to_string(), format!("{:.4}", scores.accuracy())),
+        ("correct".to_string(), scores.correct.to_string()),
+        ("total".to_string(), scores.total.to_string()),
+        ("val_accuracy".to_string(), format!("{val:.4}")),
+        ("seed".to_string(), cfg.seed.to_string()),
+        ("hidden".to_string(), a.hidden.to_string()),
+        ("nudge_version".to_string(), nudge_host::VERSION.to_string()),
+        ("recipe".to_string(), cfg.recipe()),
+    ]);
+    let file = ModelFile { mlp, metadata };
+    if !a.no_save {
+        file.save(&out, a.force).with_context(|| format!("saving {}", out.display()))?;
+    }
+    if a.json {
+        let j = serde_json::json!({
+            "dataset": kind.name(),
+            "hidden": a.hidden,
+            "seed": cfg.seed,
+            "recipe": cfg.recipe(),
+            "accuracy": scores.accuracy(),
+            "correct": scores.correct,
+            "total": scores.total,
+            "val_accuracy": val,
+            "train_seconds": train_seconds,
+            "load_seconds": load_seconds,
+            "threads": rayon::current_num_threads(),
+            "out": if a.no_save { None } else { Some(out.display().to_string()) },
+            "epochs": history.iter().map(|s| serde_json::json!({
+                "epoch": s.epoch, "loss": s.loss, "train_accuracy": s.train_accuracy,
+                "val_accuracy": s.val_accuracy, "seconds": s.seconds})).collect::<Vec<_>>(),
+        });
+        println!("{j:#}");
+    } else {
+        let val =
+            if cfg.validation == 0 { "n/a".to_string() } else { format!("{:.2}%", 100.0 * val) };
+        println!(
+            "test accuracy {:.2}% ({}/{}), validation {val}; trained in {:.2}s (data loaded in {:.2}s)",
+            100.0 * scores.accuracy(),
+            scores.correct,
+            scores.total,
+            train_seconds,
+            load_seconds
+        );
+        if !a.no_save {
+            println!("saved {}", out.display());
+        }
+    }
+    Ok(())
+}
