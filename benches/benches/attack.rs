@@ -1,0 +1,61 @@
+//! Whole attacks at `H = 64` through the shared driver, every iteration spent
+//! (`EarlyStop::Never`), so each run does a fixed amount of work.
+//!
+//! Throughput is in FLOPs (criterion's "elements"): `steps` forward-plus-gradient passes and
+//! two forward passes (the prediction before and after).
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use nudge_benches::{
+    IN, MODEL_SEED, TARGET, bench_image, forward_flops, forward_input_grad_flops, random_params,
+};
+use nudge_core::attack::AttackScratch;
+use nudge_core::{Attack, Classifier, EarlyStop, Fgsm, Goal, GradientAscent, PgdLinf};
+use std::hint::black_box;
+
+const H: usize = 64;
+
+fn flops(steps: u32) -> u64 {
+    u64::from(steps) * forward_input_grad_flops(H) + 2 * forward_flops(H)
+}
+
+fn attack(c: &mut Criterion) {
+    let params = random_params::<H>(MODEL_SEED);
+    let model = params.as_model();
+    let (x, _) = bench_image();
+    let mut ws = model.workspace();
+    let true_class = model.predict(&x, &mut ws).expect("finite").class;
+    let target = if true_class == TARGET { (TARGET + 1) % 10 } else { TARGET };
+    let goal = Goal::targeted(true_class, target);
+    let mut scratch = AttackScratch::for_model(&model);
+    let mut adversarial = [0.0f32; IN];
+
+    let mut group = c.benchmark_group("attack");
+    let seed = GradientAscent { early_stop: EarlyStop::Never, ..GradientAscent::new(0.01, 100) };
+    group.throughput(Throughput::Elements(flops(100)));
+    group.bench_function(BenchmarkId::new("gradient_100", H), |b| {
+        b.iter(|| {
+            seed.run(&model, black_box(&x), goal, &mut adversarial, &mut scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+    let fgsm = Fgsm::new(0.1);
+    group.throughput(Throughput::Elements(flops(1)));
+    group.bench_function(BenchmarkId::new("fgsm", H), |b| {
+        b.iter(|| {
+            fgsm.run(&model, black_box(&x), goal, &mut adversarial, &mut scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+    let pgd = PgdLinf { early_stop: EarlyStop::Never, ..PgdLinf::new(0.1, 0.01, 40) };
+    group.throughput(Throughput::Elements(flops(40)));
+    group.bench_function(BenchmarkId::new("pgd40", H), |b| {
+        b.iter(|| {
+            pgd.run(&model, black_box(&x), goal, &mut adversarial, &mut scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+    group.finish();
+}
+
+criterion::criterion_group!(benches, attack);
+criterion::criterion_main!(benches);
