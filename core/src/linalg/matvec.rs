@@ -221,9 +221,26 @@ fn transposed_acc_by4<'m, const C: usize>(
             super::add_scaled(out, g2, r2);
             return;
         };
-        for ((((o, w0), w1), w2), w3) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
-            *o = (((*o + g0 * w0) + g1 * w1) + g2 * w2) + g3 * w3;
-        }
+        add_scaled4(out, [r0, r1, r2, r3], [g0, g1, g2, g3]);
+    }
+}
+
+/// `o = (((o + g₀w₀) + g₁w₁) + g₂w₂) + g₃w₃` for every element of `out`.
+#[inline]
+fn add_scaled4<const C: usize>(out: &mut [f32; C], rows: [&[f32; C]; 4], gains: [f32; 4]) {
+    let [g0, g1, g2, g3] = gains;
+    // On the Cortex-M4F whole chunks go through multi-register loads (same order), the
+    // tail through the portable loop below.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    let (out, rows) = {
+        let (out_chunks, out_tail) = out.as_chunks_mut::<LANES>();
+        let done = out_chunks.len() * LANES;
+        super::arm::add_scaled4_chunks(out_chunks, rows.map(|r| r.as_chunks::<LANES>().0), gains);
+        (out_tail, rows.map(|r| r.get(done..).unwrap_or(&[])))
+    };
+    let [r0, r1, r2, r3] = rows;
+    for ((((o, w0), w1), w2), w3) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+        *o = (((*o + g0 * w0) + g1 * w1) + g2 * w2) + g3 * w3;
     }
 }
 

@@ -18,6 +18,8 @@
 //! Loops may be blocked (several rows at a time) for speed, but blocking never changes the
 //! order in which any one sum is accumulated, so results do not depend on the target.
 
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod arm;
 pub mod elementwise;
 pub mod matvec;
 pub mod norms;

@@ -16,6 +16,9 @@ pub(crate) fn dot_lanes(a: &[f32], b: &[f32]) -> [f32; LANES] {
     let (a_chunks, a_tail) = a.as_chunks::<LANES>();
     let (b_chunks, b_tail) = b.as_chunks::<LANES>();
     let mut acc = [0.0f32; LANES];
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    super::arm::dot_chunks(a_chunks, b_chunks, &mut acc);
+    #[cfg(not(all(target_arch = "arm", target_abi = "eabihf")))]
     for (x, y) in a_chunks.iter().zip(b_chunks) {
         for l in 0..LANES {
             acc[l] += x[l] * y[l];
