@@ -73,7 +73,9 @@ fn broken_idx_files_are_rejected_by_name() {
     let n = corrupt_gz.len();
     corrupt_gz[n / 2] ^= 0xff;
     corrupt_gz.truncate(n - 4);
-    let cases: Vec<(&str, Vec<u8>, Vec<u8>, &[&str])> = vec![
+    // (what is wrong, images file, labels file, words the error must contain)
+    type Case<'a> = (&'a str, Vec<u8>, Vec<u8>, &'a [&'a str]);
+    let cases: Vec<Case> = vec![
         ("wrong magic", bad_magic, labels.clone(), &["t10k-images-idx3-ubyte", "bad magic"]),
         (
             "truncated images",

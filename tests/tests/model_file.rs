@@ -162,12 +162,12 @@ fn broken_model_files_are_rejected_by_name() {
             "outside",
         ),
     ];
-    let mut variant =
-        |what: &'static str, edit: &dyn Fn(&mut Vec<(String, Tensor)>), needle: &'static str| {
-            let mut ts = tensors();
-            edit(&mut ts);
-            cases.push((what, serialize(&ts), needle));
-        };
+    type Edit<'a> = &'a dyn Fn(&mut Vec<(String, Tensor)>);
+    let mut variant = |what: &'static str, edit: Edit, needle: &'static str| {
+        let mut ts = tensors();
+        edit(&mut ts);
+        cases.push((what, serialize(&ts), needle));
+    };
     variant("unknown dtype", &|ts| ts[1].1.dtype = "Q4".into(), "unknown dtype");
     variant(
         "wrong dtype",
