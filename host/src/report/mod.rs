@@ -16,7 +16,7 @@
 //! within ε' ≤ ε also lies within ε (the union is a stronger, still valid, attack; it also
 //! saves the work). FGSM is run independently at each ε, as it is usually reported.
 //!
-//! [`write`] turns the measurements into `pairs.png`, `success.png`, `epsilon.png`,
+//! [`write()`] turns the measurements into `pairs.png`, `success.png`, `epsilon.png`,
 //! `epsilon.csv`, `report.md` and `report.json` in one directory, each written atomically.
 
 mod epsilon;
@@ -40,7 +40,7 @@ use crate::{CLASSES, PIXELS, with_mlp};
 pub use epsilon::{Curve, CurveKind, EpsilonCurves, csv as epsilon_csv};
 pub use gallery::{Gallery, GalleryCell};
 
-/// The files [`write`] produces, in the order it writes them.
+/// The files [`write()`] produces, in the order it writes them.
 pub const FILES: [&str; 6] =
     ["pairs.png", "success.png", "epsilon.png", "epsilon.csv", "report.md", "report.json"];
 
@@ -578,7 +578,7 @@ pub fn epsilon_size() -> (u32, u32) {
 }
 
 /// Decodes PNG bytes fully and returns the image's width and height (for checks of what
-/// [`write`] produced).
+/// [`write()`] produced).
 pub fn png_size(bytes: &[u8]) -> Result<(u32, u32)> {
     let fail = |e: png::DecodingError| Error::argument("png", e.to_string());
     let mut reader = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().map_err(fail)?;
