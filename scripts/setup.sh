@@ -14,6 +14,8 @@ rustup target list --installed | grep -q thumbv7em-none-eabihf || rustup target 
 
 apt_packages=()
 command -v qemu-system-arm >/dev/null || apt_packages+=(qemu-system-arm)
+# The font `nudge report` draws its labels with.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || apt_packages+=(fonts-dejavu-core)
 if [ ${#apt_packages[@]} -gt 0 ]; then
     say "apt-get install ${apt_packages[*]}"
     as_root apt-get update -qq

@@ -7,7 +7,7 @@ use nudge_tests::{
     assert_fails, committed_model, json, nudge, nudge_cmd, require_data, stderr, stdout,
 };
 
-const COMMANDS: [&[&str]; 9] = [
+const COMMANDS: [&[&str]; 10] = [
     &[],
     &["demo"],
     &["toy"],
@@ -15,6 +15,7 @@ const COMMANDS: [&[&str]; 9] = [
     &["eval"],
     &["attack"],
     &["samples"],
+    &["report"],
     &["data"],
     &["data", "fetch"],
 ];

@@ -4,6 +4,7 @@ mod attack;
 mod demo;
 mod eval;
 mod fetch;
+mod report;
 mod toy;
 mod train;
 mod ui;
@@ -46,6 +47,8 @@ enum Command {
     Attack(attack::AttackArgs),
     /// Write ten correctly classified test digits (one per class) for the firmware build.
     Samples(eval::SamplesArgs),
+    /// Robustness report: pair gallery, success heatmap, accuracy against ε, report.md/json.
+    Report(report::ReportArgs),
     /// Find or download datasets.
     Data(fetch::DataArgs),
 }
@@ -113,6 +116,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Eval(a) => eval::run(&a),
         Command::Attack(a) => attack::run(&a),
         Command::Samples(a) => eval::samples(&a),
+        Command::Report(a) => report::run(&a),
         Command::Data(a) => fetch::run(a),
     }
 }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use nudge_host::model::{IntoAny, ModelFile};
-use nudge_host::train::{Optimizer, Schedule, TrainConfig};
+use nudge_host::train::{Adversarial, AdversarialMethod, Optimizer, Schedule, TrainConfig};
 use nudge_host::{for_hidden, fsutil};
 
 use super::DataOpts;
@@ -54,7 +54,8 @@ pub struct TrainArgs {
     /// Training examples held out (from the end) for validation.
     #[arg(long, default_value_t = 1000)]
     validation: usize,
-    /// Output file. Default: <dataset>-mlp-h<H>.safetensors in the current directory.
+    /// Output file. Default: DATASET-mlp-hHIDDEN.safetensors (DATASET-mlp-hHIDDEN-robust with
+    /// --adversarial) in the current directory, e.g. mnist-mlp-h64.safetensors.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Overwrite --out if it exists.
@@ -66,6 +67,27 @@ pub struct TrainArgs {
     /// Print a JSON summary instead of text.
     #[arg(long)]
     json: bool,
+    /// Adversarial training: replace every training example by an adversarial one made
+    /// against the current weights (PGD from a random start, or FGSM from a random start).
+    #[arg(long, value_enum, value_name = "ATTACK")]
+    adversarial: Option<AdversarialArg>,
+    /// L∞ budget ε of adversarial training.
+    #[arg(long, default_value_t = 0.1, requires = "adversarial")]
+    eps: f32,
+    /// PGD steps per example for --adversarial pgd (step 2.5ε/steps).
+    #[arg(long, default_value_t = 10, requires = "adversarial")]
+    pgd_steps: u32,
+    /// Epochs over which ε ramps up linearly (0: full ε from the start).
+    #[arg(long, default_value_t = 5, requires = "adversarial")]
+    warmup: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AdversarialArg {
+    /// PGD L∞ with --pgd-steps steps from a random start (Madry et al., 2018).
+    Pgd,
+    /// One FGSM step of 1.25ε from a random start (Wong et al., 2020): about twice as fast.
+    Fgsm,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,10 +119,25 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         return super::toy::train_logreg(a.epochs, a.lr, a.json);
     }
     let kind = a.data.kind();
-    let out = a
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{}-mlp-h{}.safetensors", kind.name(), a.hidden)));
+    let adversarial = a.adversarial.map(|method| Adversarial {
+        method: match method {
+            AdversarialArg::Pgd => AdversarialMethod::Pgd { steps: a.pgd_steps },
+            AdversarialArg::Fgsm => AdversarialMethod::FgsmRandomStart,
+        },
+        eps: a.eps,
+        warmup: a.warmup,
+    });
+    if let Some(adv) = &adversarial {
+        adv.validate()?;
+    }
+    let suffix = if adversarial.is_some() { "-robust" } else { "" };
+    let out = a.out.clone().unwrap_or_else(|| {
+        PathBuf::from(format!("{}-mlp-h{}{suffix}.safetensors", kind.name(), a.hidden))
+    });
+    let recipe = |cfg: &TrainConfig| match &adversarial {
+        Some(adv) => format!("{} {}", cfg.recipe(), adv.recipe()),
+        None => cfg.recipe(),
+    };
     if !a.no_save {
         // Fail before training, not after.
         fsutil::check_writable(&out, a.force)?;
@@ -140,7 +177,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         );
         println!(
             "recipe: {}, seed {} ({} threads)",
-            cfg.recipe(),
+            recipe(&cfg),
             cfg.seed,
             rayon::current_num_threads()
         );
@@ -177,7 +214,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         }
     };
     let (mlp, history) = for_hidden!(a.hidden, H => {
-        nudge_host::train::train::<H>(&data.train, &cfg, &mut on_batch, &mut on_epoch)
+        nudge_host::train::train_robust::<H>(&data.train, &cfg, adversarial, &mut on_batch, &mut on_epoch)
             .map(|(p, h)| (p.into_any(), h))
     })?;
     let train_seconds = t_train.elapsed().as_secs_f64();
@@ -195,7 +232,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         ("seed".to_string(), cfg.seed.to_string()),
         ("hidden".to_string(), a.hidden.to_string()),
         ("nudge_version".to_string(), nudge_host::VERSION.to_string()),
-        ("recipe".to_string(), cfg.recipe()),
+        ("recipe".to_string(), recipe(&cfg)),
     ]);
     let file = ModelFile { mlp, metadata };
     if !a.no_save {
@@ -206,7 +243,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             "dataset": kind.name(),
             "hidden": a.hidden,
             "seed": cfg.seed,
-            "recipe": cfg.recipe(),
+            "recipe": recipe(&cfg),
             "accuracy": scores.accuracy(),
             "correct": scores.correct,
             "total": scores.total,

@@ -166,7 +166,7 @@ pub(super) fn measure<const H: usize>(
                     let kernel = |e| Error::kernel(format!("ε curves, test image {index}"), e);
                     let target = target_for(cfg.seed, index, label);
                     let goals = [Goal::untargeted(label), Goal::targeted(label, target)];
-                    let mut rng = SplitMix64::new(cfg.seed ^ 0x6E6F_6973_65 ^ index as u64);
+                    let mut rng = SplitMix64::new(cfg.seed ^ 0x006E_6F69_7365 ^ index as u64);
                     let signs: Vec<f32> = (0..PIXELS)
                         .map(|_| if rng.next_u64() >> 63 == 0 { -1.0 } else { 1.0 })
                         .collect();
@@ -265,7 +265,9 @@ pub fn csv(models: &[ModelReport]) -> String {
 }
 
 /// Size of `epsilon.png`.
-pub const SIZE: (u32, u32) = (1000, 640);
+pub const SIZE: (u32, u32) = (1300, 660);
+/// Width of the legend panel on the right.
+const LEGEND: u32 = 330;
 
 /// Draws `epsilon.png`: one curve per attack (solid for the first model, dashed for the
 /// second, dotted beyond), the clean accuracy of each model as a grey line.
@@ -282,12 +284,15 @@ fn draw(
 ) -> std::result::Result<(), Box<dyn std::error::Error>> {
     let root = BitMapBackend::with_buffer(buf, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
+    let (plot, legend) = root.split_horizontally(SIZE.0 - LEGEND);
+    // (label, colour, dashed, marker: 0 none, 1 circle, 2 triangle, 255 a model's heading)
+    let mut entries: Vec<(String, RGBColor, bool, u8)> = Vec::new();
     let max_eps =
         models.iter().filter_map(|m| m.epsilon.epsilons.last().copied()).fold(0.3f32, f32::max);
     let images = models.first().map_or(0, |m| m.epsilon.images);
     let iters = models.first().map_or(40, |m| m.epsilon.pgd_iterations);
     let title = format!("Robust accuracy against the L∞ budget ε ({images} test images)");
-    let mut chart = ChartBuilder::on(&root)
+    let mut chart = ChartBuilder::on(&plot)
         .caption(title, (FONT, 26))
         .margin(16)
         .x_label_area_size(50)
@@ -307,42 +312,58 @@ fn draw(
         let e = &m.epsilon;
         let grey = RGBColor(120, 120, 120);
         let clean = [(0.0, e.clean_accuracy), (max_eps, e.clean_accuracy)];
-        let label = format!("{}: clean accuracy {:.1}%", m.label, 100.0 * e.clean_accuracy);
-        chart
-            .draw_series(DashedLineSeries::new(clean, 3, 6, grey.stroke_width(1)))?
-            .label(label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], grey.stroke_width(1)));
+        let line = if m_index == 0 { "solid" } else { "dashed" };
+        entries.push((format!("{} ({line})", m.label), BLACK, false, 255));
+        let label = format!("clean accuracy {:.1}%", 100.0 * e.clean_accuracy);
+        chart.draw_series(DashedLineSeries::new(clean, 3, 6, grey.stroke_width(1)))?;
+        entries.push((label, grey, true, 0));
         for kind in CurveKind::ALL {
             let Some(curve) = e.curve(kind) else { continue };
             let points: Vec<(f32, f64)> =
                 e.epsilons.iter().copied().zip(curve.accuracy.iter().copied()).collect();
             let colour = kind.colour();
             let style = colour.stroke_width(if m_index == 0 { 3 } else { 2 });
-            let label = format!("{}: {}", m.label, kind.title(iters));
+            let label = kind.title(iters);
             if m_index == 0 {
-                chart
-                    .draw_series(LineSeries::new(points.clone(), style))?
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], style));
+                chart.draw_series(LineSeries::new(points.clone(), style))?;
                 chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled())))?;
+                entries.push((label, colour, false, 1));
             } else {
-                chart
-                    .draw_series(DashedLineSeries::new(points.clone(), 10, 6, style))?
-                    .label(label)
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 24, y)], style));
+                chart.draw_series(DashedLineSeries::new(points.clone(), 10, 6, style))?;
                 chart.draw_series(
                     points.iter().map(|&p| TriangleMarker::new(p, 5, colour.filled())),
                 )?;
+                entries.push((label, colour, true, 2));
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()?;
+    // The legend, in its own panel so that it never hides a curve.
+    let left = plotters::style::text_anchor::Pos::new(
+        plotters::style::text_anchor::HPos::Left,
+        plotters::style::text_anchor::VPos::Center,
+    );
+    for (k, (label, colour, dashed, marker)) in entries.iter().enumerate() {
+        let y = 70 + 26 * k as i32;
+        if *marker == 255 {
+            let text = (FONT, 16).into_font().into_text_style(&legend).pos(left);
+            legend.draw(&Text::new(label.clone(), (8, y), text))?;
+            continue;
+        }
+        let style = colour.stroke_width(if *dashed { 2 } else { 3 });
+        if *dashed {
+            legend.draw(&PathElement::new([(8, y), (18, y)], style))?;
+            legend.draw(&PathElement::new([(24, y), (34, y)], style))?;
+        } else {
+            legend.draw(&PathElement::new([(8, y), (34, y)], style))?;
+        }
+        match marker {
+            1 => legend.draw(&Circle::new((21, y), 4, colour.filled()))?,
+            2 => legend.draw(&TriangleMarker::new((21, y), 5, colour.filled()))?,
+            _ => {}
+        }
+        let text = (FONT, 14).into_font().into_text_style(&legend).pos(left);
+        legend.draw(&Text::new(label.clone(), (42, y), text))?;
+    }
     root.present()?;
     Ok(())
 }

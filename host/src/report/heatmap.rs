@@ -66,6 +66,7 @@ fn draw(
         let mut chart = ChartBuilder::on(area)
             .caption(caption, (FONT, 17))
             .margin(12)
+            .margin_right(24)
             .x_label_area_size(46)
             .y_label_area_size(50)
             .build_cartesian_2d(0i32..CLASSES as i32, CLASSES as i32..0i32)?;
@@ -106,7 +107,8 @@ fn draw(
                 let (px, py) = chart.backend_coord(&(x, y));
                 let (qx, qy) = chart.backend_coord(&(x + 1, y + 1));
                 let style = (FONT, 15).into_font().color(&ink).pos(centre);
-                area.draw(&Text::new(text, ((px + qx) / 2, (py + qy) / 2), style))?;
+                // Backend coordinates are absolute: draw on the root, not the panel.
+                root.draw(&Text::new(text, ((px + qx) / 2, (py + qy) / 2), style))?;
             }
         }
     }

@@ -28,8 +28,11 @@ fn robust_at(m: &ModelReport, kind: CurveKind, eps: f32) -> String {
     m.epsilon.at(kind, eps).map_or_else(|| "—".to_string(), |(_, a)| pct(a))
 }
 
+/// A (source, target, success rate) cell.
+type Cell = (usize, usize, f64);
+
 /// The easiest and hardest (source → target) pairs.
-fn extremes(m: &ModelReport) -> Option<((usize, usize, f64), (usize, usize, f64))> {
+fn extremes(m: &ModelReport) -> Option<(Cell, Cell)> {
     let mut cells = Vec::new();
     for (s, row) in m.pairs.success_rate.iter().enumerate() {
         for (t, r) in row.iter().enumerate() {
@@ -161,7 +164,7 @@ fn answers(md: &mut String, m: &ModelReport, r: &Report) {
     }
     let _ = writeln!(
         md,
-        " Untargeted, PGD-{} at ε = {} leaves {} accuracy (clean: {}).\n\n",
+        " Untargeted, PGD-{} at ε = {} leaves {} accuracy (clean: {}).\n",
         m.epsilon.pgd_iterations,
         QUOTE_EPS,
         robust_at(m, CurveKind::Pgd, QUOTE_EPS),
