@@ -60,41 +60,104 @@ pub(crate) fn matvec_blocked<const R: usize, const C: usize>(
     bias: &[f32; R],
     out: &mut [f32; R],
 ) {
-    // Indices of the chunks of `x` with a nonzero element, in increasing order.
-    let (xc, _) = x.as_chunks::<LANES>();
-    let mut nonzero = [0u8; MAX_SKIP_CHUNKS];
-    let mut n = 0;
-    if xc.len() <= MAX_SKIP_CHUNKS {
-        for (k, chunk) in xc.iter().enumerate() {
-            // Branch-free (`|`, not `||`) so that the test of a chunk vectorises.
-            #[allow(clippy::needless_bitwise_bool)]
-            let any = chunk.iter().fold(false, |any, &v| any | (v != 0.0));
-            if let (true, Some(slot)) = (any, nonzero.get_mut(n)) {
-                *slot = k as u8;
-                n += 1;
-            }
-        }
-    }
-    // Skipping pays when at least ~1/8 of the chunks are zero; otherwise the plain loop is
-    // faster (both give the same bits).
-    let sparse = xc.len() <= MAX_SKIP_CHUNKS && n * 8 <= xc.len() * 7;
-    let nonzero = nonzero.get(..n).unwrap_or(&[]);
-
+    let chunks = NonzeroChunks::of(x);
     let (row_blocks, row_tail) = m.as_chunks::<4>();
     let (out_blocks, out_tail) = out.as_chunks_mut::<4>();
     let (bias_blocks, bias_tail) = bias.as_chunks::<4>();
     for ((rows, o), b) in row_blocks.iter().zip(out_blocks).zip(bias_blocks) {
-        let sums = if sparse {
-            dot4(rows, x, nonzero.iter().map(|&k| usize::from(k)))
+        chunks.dot4_plus_bias(rows, x, b, o);
+    }
+    for ((o, row), b) in out_tail.iter_mut().zip(row_tail).zip(bias_tail) {
+        *o = combine_lanes(dot_lanes(row, x)) + b;
+    }
+}
+
+/// `outs[b] = M xs[b] + bias` for a batch of `B` inputs, each the same bits as [`matvec`].
+///
+/// On vector targets the rows are taken four at a time and each block serves every input
+/// while it is in L1, so `M` is read from L2 once per batch rather than once per input.
+#[inline]
+pub fn matvec_batch<const R: usize, const C: usize, const B: usize>(
+    m: &Matrix<R, C>,
+    xs: [&[f32; C]; B],
+    bias: &[f32; R],
+    mut outs: [&mut [f32; R]; B],
+) {
+    if cfg!(target_arch = "arm") {
+        // No cache to reuse on a microcontroller: one input at a time.
+        for (x, out) in xs.into_iter().zip(outs) {
+            matvec_rowwise(m, x, bias, out);
+        }
+        return;
+    }
+    let chunks = xs.map(NonzeroChunks::of);
+    let (row_blocks, row_tail) = m.as_chunks::<4>();
+    let (bias_blocks, bias_tail) = bias.as_chunks::<4>();
+    for (k, (rows, b)) in row_blocks.iter().zip(bias_blocks).enumerate() {
+        for ((x, out), chunks) in xs.iter().zip(outs.iter_mut()).zip(&chunks) {
+            if let Some(o) = out.as_chunks_mut::<4>().0.get_mut(k) {
+                chunks.dot4_plus_bias(rows, x, b, o);
+            }
+        }
+    }
+    let done = row_blocks.len() * 4;
+    for (&x, out) in xs.iter().zip(outs.iter_mut()) {
+        let out_tail = out.get_mut(done..).unwrap_or(&mut []);
+        for ((o, row), b) in out_tail.iter_mut().zip(row_tail).zip(bias_tail) {
+            *o = combine_lanes(dot_lanes(row, x)) + b;
+        }
+    }
+}
+
+/// The chunks of an input that have a nonzero element, in increasing order, and whether
+/// skipping the others pays.
+struct NonzeroChunks {
+    indices: [u8; MAX_SKIP_CHUNKS],
+    len: usize,
+    chunks: usize,
+    sparse: bool,
+}
+
+impl NonzeroChunks {
+    fn of<const C: usize>(x: &[f32; C]) -> Self {
+        let (xc, _) = x.as_chunks::<LANES>();
+        let mut indices = [0u8; MAX_SKIP_CHUNKS];
+        let mut len = 0;
+        if xc.len() <= MAX_SKIP_CHUNKS {
+            for (k, chunk) in xc.iter().enumerate() {
+                // Branch-free (`|`, not `||`) so that the test of a chunk vectorises.
+                #[allow(clippy::needless_bitwise_bool)]
+                let any = chunk.iter().fold(false, |any, &v| any | (v != 0.0));
+                if let (true, Some(slot)) = (any, indices.get_mut(len)) {
+                    *slot = k as u8;
+                    len += 1;
+                }
+            }
+        }
+        // Skipping pays when at least ~1/8 of the chunks are zero; otherwise the plain loop
+        // is faster (both give the same bits).
+        let sparse = xc.len() <= MAX_SKIP_CHUNKS && len * 8 <= xc.len() * 7;
+        Self { indices, len, chunks: xc.len(), sparse }
+    }
+
+    /// `o[i] = dot(rows[i], x) + b[i]` for the four rows, over the nonzero chunks.
+    #[inline]
+    fn dot4_plus_bias<const C: usize>(
+        &self,
+        rows: &[[f32; C]; 4],
+        x: &[f32; C],
+        b: &[f32; 4],
+        o: &mut [f32; 4],
+    ) {
+        let sums = if self.sparse {
+            let listed = self.indices.get(..self.len).unwrap_or(&[]);
+            dot4(rows, x, listed.iter().map(|&k| usize::from(k)))
         } else {
-            dot4(rows, x, 0..xc.len())
+            dot4(rows, x, 0..self.chunks)
         };
         for i in 0..4 {
             o[i] = sums[i] + b[i];
         }
-    }
-    for ((o, row), b) in out_tail.iter_mut().zip(row_tail).zip(bias_tail) {
-        *o = combine_lanes(dot_lanes(row, x)) + b;
     }
 }
 
@@ -161,6 +224,40 @@ pub fn matvec_transposed_acc<const R: usize, const C: usize>(
         transposed_acc_by4(active, out);
     } else {
         transposed_acc_by8(active, out);
+    }
+}
+
+/// `outs[b] += Mᵀ vs[b]` for a batch of `B` vectors, each the same bits as
+/// [`matvec_transposed_acc`].
+///
+/// Rows are taken eight at a time (25 KB at 784 columns, so the block stays in L1) and
+/// each block serves every vector before the next is read. Per element, every vector still
+/// receives its active rows in increasing order, which is all the summation order asks.
+#[inline]
+pub fn matvec_transposed_acc_batch<const R: usize, const C: usize, const B: usize>(
+    m: &Matrix<R, C>,
+    vs: [&[f32; R]; B],
+    mut outs: [&mut [f32; C]; B],
+) {
+    if cfg!(target_arch = "arm") {
+        for (v, out) in vs.into_iter().zip(outs) {
+            matvec_transposed_acc(m, v, out);
+        }
+        return;
+    }
+    let (row_blocks, row_tail) = m.as_chunks::<8>();
+    for (k, rows) in row_blocks.iter().enumerate() {
+        for (v, out) in vs.iter().zip(outs.iter_mut()) {
+            if let Some(v_block) = v.as_chunks::<8>().0.get(k) {
+                matvec_transposed_acc(rows, v_block, out);
+            }
+        }
+    }
+    let done = row_blocks.len() * 8;
+    for (v, out) in vs.iter().zip(outs.iter_mut()) {
+        let v_tail = v.get(done..).unwrap_or(&[]);
+        let active = row_tail.iter().zip(v_tail).filter(|&(_, &g)| g != 0.0);
+        transposed_acc_by4(active, out);
     }
 }
 

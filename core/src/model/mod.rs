@@ -67,6 +67,19 @@ pub struct Evaluation<const OUT: usize> {
     pub objective: f32,
 }
 
+impl<const OUT: usize> Evaluation<OUT> {
+    /// A placeholder (all zeros, class 0) for arrays that are filled in afterwards.
+    pub const EMPTY: Self = Self {
+        prediction: Prediction {
+            logits: [0.0; OUT],
+            probabilities: [0.0; OUT],
+            log_probabilities: [0.0; OUT],
+            class: 0,
+        },
+        objective: 0.0,
+    };
+}
+
 /// A classifier that can be differentiated with respect to its input.
 ///
 /// Implementations allocate nothing: scratch space lives in the caller-owned
