@@ -55,7 +55,7 @@ pub(crate) fn dot_chunks(a: &[[f32; LANES]], b: &[[f32; LANES]], acc: &mut [f32;
 }
 
 /// `o = (((o + g₀w₀) + g₁w₁) + g₂w₂) + g₃w₃` element by element over whole chunks: the
-/// four-row step of [`matvec_transposed_acc`](super::matvec_transposed_acc).
+/// four-row step of [`matvec_transposed_acc`](super::transposed::matvec_transposed_acc).
 #[inline]
 pub(crate) fn add_scaled4_chunks(
     out: &mut [[f32; LANES]],

@@ -11,7 +11,7 @@
 //!   by the fixed tree in [`reduce::combine_lanes`]. See [`reduce::dot`].
 //! * A transposed product `out += Mᵀ v` adds the rows of `M`, scaled by `v[r]`, in increasing
 //!   row order `r`; rows with `v[r] == 0` are skipped (exact: adding `±0` to a sum that
-//!   started at `+0` never changes it). See [`matvec::matvec_transposed_acc`].
+//!   started at `+0` never changes it). See [`transposed`].
 //! * Nothing uses fused multiply-add: every product is rounded to f32 before it is added,
 //!   exactly as Rust's `a * b + c` specifies, on every target.
 //!
@@ -24,11 +24,13 @@ pub mod elementwise;
 pub mod matvec;
 pub mod norms;
 pub mod reduce;
+pub mod transposed;
 
 pub use elementwise::{add_scaled, clamp, clamp_scalar, first_non_finite, relu, sign};
-pub use matvec::{matvec, matvec_batch, matvec_transposed_acc, matvec_transposed_acc_batch};
+pub use matvec::{matvec, matvec_batch};
 pub use norms::{l0_distance, l2_distance, l2_norm, linf_distance};
 pub use reduce::{LANES, dot, sum_squares};
+pub use transposed::{matvec_transposed_acc, matvec_transposed_acc_batch};
 
 /// A row-major matrix of `R` rows and `C` columns; see the [module docs](self).
 pub type Matrix<const R: usize, const C: usize> = [[f32; C]; R];

@@ -1,0 +1,336 @@
+//! Transposed matrix-vector products `out += Mᵀ v`, for one vector or a batch.
+//!
+//! `out[c] += Σ_r v[r]·m[r][c]` adds the scaled rows in increasing row order `r`, one
+//! rounded product at a time (`o = (…((o + v₀w₀) + v₁w₁) …)`), and skips the rows whose
+//! `v[r]` is zero — after a ReLU, about half of them. Skipping is exact: adding `±0` to a sum
+//! that started at `+0` never changes it. However the loops are blocked, every element
+//! receives exactly that sequence of additions, so the result is the same bits on every
+//! target (tested against the one-row-at-a-time loop).
+
+use super::Matrix;
+use super::reduce::LANES;
+
+/// Chunks of [`LANES`] columns whose sums stay in registers while every active row is added
+/// to them: 8 with AVX's sixteen 8-float registers, 4 with 16-byte registers (two per
+/// chunk). On the Cortex-M4F the rows are taken four at a time instead (see
+/// [`matvec_transposed_acc`]).
+pub const BLOCK_CHUNKS: usize = if cfg!(target_feature = "avx") { 8 } else { 4 };
+
+/// `out[c] += Σ_r v[r]·m[r][c]` in the order of the [module docs](self).
+///
+/// On targets with vector registers the columns are taken [`BLOCK_CHUNKS`] chunks at a time
+/// and the block's sums stay in registers while every active row is added, so `out` is
+/// read and written once and each weight is loaded once. On the Cortex-M4F four active rows
+/// are added per pass over `out`, `o = (((o + v₀w₀) + v₁w₁) + v₂w₂) + v₃w₃` (the same order),
+/// with a quarter of the loads and stores of `out`.
+#[inline]
+pub fn matvec_transposed_acc<const R: usize, const C: usize>(
+    m: &Matrix<R, C>,
+    v: &[f32; R],
+    out: &mut [f32; C],
+) {
+    if cfg!(target_arch = "arm") {
+        transposed_acc_by4(m.iter().zip(v).filter(|&(_, &g)| g != 0.0), out);
+    } else {
+        transposed_acc_blocked(m, [v], [out]);
+    }
+}
+
+/// `outs[b] += Mᵀ vs[b]` for a batch of `B` vectors, each the same bits as
+/// [`matvec_transposed_acc`].
+///
+/// On vector targets each block of columns of `M` (`R·`[`BLOCK_CHUNKS`]`·`[`LANES`]
+/// floats, 16 KB at 64 rows with AVX) serves every vector while it is in L1, so `M` is read
+/// from L2 once per batch rather than once per vector.
+#[inline]
+pub fn matvec_transposed_acc_batch<const R: usize, const C: usize, const B: usize>(
+    m: &Matrix<R, C>,
+    vs: [&[f32; R]; B],
+    outs: [&mut [f32; C]; B],
+) {
+    if cfg!(target_arch = "arm") {
+        for (v, out) in vs.into_iter().zip(outs) {
+            matvec_transposed_acc(m, v, out);
+        }
+    } else {
+        transposed_acc_blocked(m, vs, outs);
+    }
+}
+
+/// The rows of a transposed product that contribute (`v[r] ≠ 0`), in increasing order,
+/// with their gains.
+struct ActiveRows<const R: usize> {
+    rows: [usize; R],
+    gains: [f32; R],
+    len: usize,
+}
+
+impl<const R: usize> ActiveRows<R> {
+    fn of(v: &[f32; R]) -> Self {
+        let mut active = Self { rows: [0; R], gains: [0.0; R], len: 0 };
+        for (r, &g) in v.iter().enumerate() {
+            if let (true, Some(row), Some(gain)) =
+                (g != 0.0, active.rows.get_mut(active.len), active.gains.get_mut(active.len))
+            {
+                *row = r;
+                *gain = g;
+                active.len += 1;
+            }
+        }
+        active
+    }
+
+    /// The active rows numbered `range` (clipped to those there are), with their gains.
+    fn iter(&self, range: core::ops::Range<usize>) -> impl Iterator<Item = (usize, f32)> + '_ {
+        let rows = self.rows.get(range.start..range.end.min(self.len)).unwrap_or(&[]);
+        let gains = self.gains.get(range.start..range.end.min(self.len)).unwrap_or(&[]);
+        rows.iter().copied().zip(gains.iter().copied())
+    }
+}
+
+/// Active rows added per pass over the columns of one vector: a pass reads that many rows
+/// of `M` side by side, and more streams than this defeat the hardware prefetcher when `M`
+/// comes from L2.
+const GROUP_ROWS: usize = 8;
+
+/// `outs[b] += Mᵀ vs[b]` a block of columns at a time (see [`matvec_transposed_acc_batch`]).
+///
+/// One vector adds its active rows [`GROUP_ROWS`] per pass over the columns, which streams
+/// those rows of `M` from L2 in order. A batch takes the columns block by block instead,
+/// each block serving every vector (all its active rows at once) while it is in L1.
+#[inline]
+fn transposed_acc_blocked<const R: usize, const C: usize, const B: usize>(
+    m: &Matrix<R, C>,
+    vs: [&[f32; R]; B],
+    mut outs: [&mut [f32; C]; B],
+) {
+    let active = vs.map(ActiveRows::of);
+    if let (1, Some(v), Some(out)) = (B, active.first(), outs.first_mut()) {
+        let mut start = 0;
+        while start < v.len {
+            let group = start..start + GROUP_ROWS;
+            add_rows_to_columns(m, v, group.clone(), 0..C / LANES, out);
+            add_rows_to_tail(m, v, group, out);
+            start += GROUP_ROWS;
+        }
+        return;
+    }
+    let blocks = C / LANES / BLOCK_CHUNKS;
+    for block in 0..blocks {
+        let chunks = block * BLOCK_CHUNKS..(block + 1) * BLOCK_CHUNKS;
+        for (out, v) in outs.iter_mut().zip(&active) {
+            add_rows_to_columns(m, v, 0..v.len, chunks.clone(), out);
+        }
+    }
+    for (out, v) in outs.iter_mut().zip(&active) {
+        add_rows_to_columns(m, v, 0..v.len, blocks * BLOCK_CHUNKS..C / LANES, out);
+        add_rows_to_tail(m, v, 0..v.len, out);
+    }
+}
+
+/// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` (positions in `active`) and
+/// the columns of the whole chunks `chunks`.
+fn add_rows_to_columns<const R: usize, const C: usize>(
+    m: &Matrix<R, C>,
+    active: &ActiveRows<R>,
+    rows: core::ops::Range<usize>,
+    chunks: core::ops::Range<usize>,
+    out: &mut [f32; C],
+) {
+    let out_chunks = out.as_chunks_mut::<LANES>().0;
+    let mut first = chunks.start;
+    while first + BLOCK_CHUNKS <= chunks.end {
+        if let Some(Ok(sums)) = out_chunks
+            .get_mut(first..first + BLOCK_CHUNKS)
+            .map(<&mut [[f32; LANES]; BLOCK_CHUNKS]>::try_from)
+        {
+            add_active_rows(m, active, rows.clone(), first, sums);
+        }
+        first += BLOCK_CHUNKS;
+    }
+    for (k, chunk) in out_chunks.iter_mut().enumerate().take(chunks.end).skip(first) {
+        add_active_rows(m, active, rows.clone(), k, core::array::from_mut(chunk));
+    }
+}
+
+/// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` and the columns after the
+/// last whole chunk.
+fn add_rows_to_tail<const R: usize, const C: usize>(
+    m: &Matrix<R, C>,
+    active: &ActiveRows<R>,
+    rows: core::ops::Range<usize>,
+    out: &mut [f32; C],
+) {
+    let (out_chunks, out_tail) = out.as_chunks_mut::<LANES>();
+    let done = out_chunks.len() * LANES;
+    for (r, g) in active.iter(rows) {
+        let row_tail = m.get(r).and_then(|row| row.get(done..)).unwrap_or(&[]);
+        for (o, w) in out_tail.iter_mut().zip(row_tail) {
+            *o += g * w;
+        }
+    }
+}
+
+/// `sums += Σ g·m[r][chunks first..first+W]` over the active rows numbered `rows`, row by
+/// row in increasing order, with the `W` chunks of sums held in registers throughout.
+#[inline]
+fn add_active_rows<const R: usize, const C: usize, const W: usize>(
+    m: &Matrix<R, C>,
+    active: &ActiveRows<R>,
+    rows: core::ops::Range<usize>,
+    first: usize,
+    sums: &mut [[f32; LANES]; W],
+) {
+    let mut acc = *sums;
+    for (r, g) in active.iter(rows) {
+        let Some(row) = m.get(r) else {
+            continue;
+        };
+        let Some(weights) = row.as_chunks::<LANES>().0.get(first..first + W) else {
+            continue;
+        };
+        for (a, w) in acc.iter_mut().zip(weights) {
+            for l in 0..LANES {
+                a[l] += g * w[l];
+            }
+        }
+    }
+    *sums = acc;
+}
+
+/// Four active rows per pass over `out`, then the remaining ones one at a time.
+#[inline]
+fn transposed_acc_by4<'m, const C: usize>(
+    mut active: impl Iterator<Item = (&'m [f32; C], &'m f32)>,
+    out: &mut [f32; C],
+) {
+    loop {
+        let Some((r0, &g0)) = active.next() else {
+            return;
+        };
+        let Some((r1, &g1)) = active.next() else {
+            super::add_scaled(out, g0, r0);
+            return;
+        };
+        let Some((r2, &g2)) = active.next() else {
+            super::add_scaled(out, g0, r0);
+            super::add_scaled(out, g1, r1);
+            return;
+        };
+        let Some((r3, &g3)) = active.next() else {
+            super::add_scaled(out, g0, r0);
+            super::add_scaled(out, g1, r1);
+            super::add_scaled(out, g2, r2);
+            return;
+        };
+        add_scaled4(out, [r0, r1, r2, r3], [g0, g1, g2, g3]);
+    }
+}
+
+/// `o = (((o + g₀w₀) + g₁w₁) + g₂w₂) + g₃w₃` for every element of `out`.
+#[inline]
+fn add_scaled4<const C: usize>(out: &mut [f32; C], rows: [&[f32; C]; 4], gains: [f32; 4]) {
+    let [g0, g1, g2, g3] = gains;
+    // On the Cortex-M4F whole chunks go through multi-register loads (same order), the
+    // tail through the portable loop below.
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    let (out, rows) = {
+        let (out_chunks, out_tail) = out.as_chunks_mut::<LANES>();
+        let done = out_chunks.len() * LANES;
+        super::arm::add_scaled4_chunks(out_chunks, rows.map(|r| r.as_chunks::<LANES>().0), gains);
+        (out_tail, rows.map(|r| r.get(done..).unwrap_or(&[])))
+    };
+    let [r0, r1, r2, r3] = rows;
+    for ((((o, w0), w1), w2), w3) in out.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+        *o = (((*o + g0 * w0) + g1 * w1) + g2 * w2) + g3 * w3;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::SplitMix64;
+
+    fn random_matrix<const R: usize, const C: usize>(rng: &mut SplitMix64) -> Matrix<R, C> {
+        core::array::from_fn(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)))
+    }
+
+    /// `out += Mᵀ v` one row at a time, every row (the definition of the order).
+    fn sequential<const R: usize, const C: usize>(
+        m: &Matrix<R, C>,
+        v: &[f32; R],
+        start: [f32; C],
+    ) -> [f32; C] {
+        let mut out = start;
+        for (row, g) in m.iter().zip(v) {
+            for (o, w) in out.iter_mut().zip(row) {
+                *o += g * w;
+            }
+        }
+        out
+    }
+
+    /// Gains with `active` nonzero entries spread over the rows, the others `±0`.
+    fn gains<const R: usize>(rng: &mut SplitMix64, active: usize) -> [f32; R] {
+        core::array::from_fn(|r| {
+            if (r * 7) % R < active {
+                rng.uniform(-1.0, 1.0)
+            } else if r % 2 == 0 {
+                0.0
+            } else {
+                -0.0
+            }
+        })
+    }
+
+    #[test]
+    fn every_path_gives_the_sequential_bits_for_any_active_count() {
+        let mut rng = SplitMix64::new(31);
+        // 24 rows; 157 columns = 19 whole chunks (2 blocks of 8 and 3 leftover chunks with
+        // AVX) and a tail of 5.
+        let m: Matrix<24, 157> = random_matrix(&mut rng);
+        let start: [f32; 157] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+        for active_rows in 0..=24 {
+            let v: [f32; 24] = gains(&mut rng, active_rows);
+            let want = sequential(&m, &v, start).map(f32::to_bits);
+            let active = || m.iter().zip(&v).filter(|&(_, &g)| g != 0.0);
+            let (mut by4, mut blocked, mut public) = (start, start, start);
+            transposed_acc_by4(active(), &mut by4);
+            transposed_acc_blocked(&m, [&v], [&mut blocked]);
+            matvec_transposed_acc(&m, &v, &mut public);
+            assert_eq!(by4.map(f32::to_bits), want, "by 4, {active_rows} active");
+            assert_eq!(blocked.map(f32::to_bits), want, "blocked, {active_rows} active");
+            assert_eq!(public.map(f32::to_bits), want, "{active_rows} active");
+        }
+    }
+
+    #[test]
+    fn batch_gives_each_vector_the_sequential_bits() {
+        fn check<const C: usize>(seed: u64) {
+            let mut rng = SplitMix64::new(seed);
+            let m: Matrix<13, C> = random_matrix(&mut rng);
+            let vs: [[f32; 13]; 3] = core::array::from_fn(|b| gains(&mut rng, 6 * b + 1));
+            let starts: [[f32; C]; 3] =
+                core::array::from_fn(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)));
+            let mut outs = starts;
+            matvec_transposed_acc_batch(&m, vs.each_ref(), outs.each_mut());
+            for b in 0..3 {
+                let want = sequential(&m, &vs[b], starts[b]).map(f32::to_bits);
+                assert_eq!(outs[b].map(f32::to_bits), want, "{C} columns, vector {b}");
+            }
+        }
+        // Whole chunks: 25 (blocks and leftover chunks), 16 (whole blocks only), 0; tails
+        // of 3, 5 and 6.
+        check::<203>(5);
+        check::<133>(6);
+        check::<6>(7);
+    }
+
+    #[test]
+    fn small_known_product() {
+        let m: Matrix<2, 3> = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let mut back = [1.0; 3];
+        matvec_transposed_acc(&m, &[1.0, 2.0], &mut back);
+        assert_eq!(back, [10.0, 13.0, 16.0]);
+    }
+}
