@@ -171,14 +171,30 @@ fn dot_rows<const N: usize, const C: usize>(
     x: &[f32; C],
     chunks: impl Iterator<Item = usize>,
 ) -> [f32; N] {
-    let (xc, xt) = x.as_chunks::<LANES>();
-    let row_chunks = rows.each_ref().map(|row| row.as_chunks::<LANES>().0);
     let mut acc = [[0.0f32; LANES]; N];
+    accumulate_chunks(rows, x, chunks, &mut acc);
+    accumulate_tail(rows, x, &mut acc);
+    acc.map(combine_lanes)
+}
+
+/// Adds the products of the whole chunks `chunks` (increasing) of each row and `x` to that
+/// row's lane sums: element `i` to lane `i % LANES`, as in [`dot`](super::dot).
+#[inline]
+fn accumulate_chunks<const N: usize, const C: usize>(
+    rows: &[[f32; C]; N],
+    x: &[f32; C],
+    chunks: impl Iterator<Item = usize>,
+    acc: &mut [[f32; LANES]; N],
+) {
+    let xc = x.as_chunks::<LANES>().0;
+    let row_chunks = rows.each_ref().map(|row| row.as_chunks::<LANES>().0);
+    // A local copy, so that the sums stay in registers.
+    let mut sums = *acc;
     for k in chunks {
         let Some(xk) = xc.get(k) else {
             continue;
         };
-        for (a, row) in acc.iter_mut().zip(&row_chunks) {
+        for (a, row) in sums.iter_mut().zip(&row_chunks) {
             // Every row has as many chunks as `x`, so this never skips.
             let Some(w) = row.get(k) else {
                 continue;
@@ -188,6 +204,18 @@ fn dot_rows<const N: usize, const C: usize>(
             }
         }
     }
+    *acc = sums;
+}
+
+/// Adds the products of the elements after the last whole chunk to the lane sums, the
+/// last step of [`dot`](super::dot).
+#[inline]
+pub(crate) fn accumulate_tail<const N: usize, const C: usize>(
+    rows: &[[f32; C]; N],
+    x: &[f32; C],
+    acc: &mut [[f32; LANES]; N],
+) {
+    let (xc, xt) = x.as_chunks::<LANES>();
     let done = xc.len() * LANES;
     for (a, row) in acc.iter_mut().zip(rows) {
         let row_tail = row.get(done..).unwrap_or(&[]);
@@ -195,7 +223,67 @@ fn dot_rows<const N: usize, const C: usize>(
             *lane += w * xk;
         }
     }
-    acc.map(combine_lanes)
+}
+
+/// Lane sums of `M x`, one block of columns at a time: adds the products of the whole
+/// chunks `chunks` of every row and `x` to `acc` (zero chunks of `x` skipped, exactly as in
+/// [`matvec`]). After every chunk has been added, in increasing order, and then
+/// [`accumulate_tail`], `combine_lanes(acc[r]) + bias[r]` is the bits of
+/// [`matvec`]'s `out[r]`.
+#[inline]
+pub(crate) fn accumulate_columns<const R: usize, const C: usize>(
+    m: &Matrix<R, C>,
+    x: &[f32; C],
+    chunks: core::ops::Range<usize>,
+    acc: &mut [[f32; LANES]; R],
+) {
+    let (acc_blocks, acc_tail) = acc.as_chunks_mut::<BLOCK_ROWS>();
+    let (row_blocks, row_tail) = m.as_chunks::<BLOCK_ROWS>();
+    let block =
+        x.as_chunks::<LANES>().0.get(chunks.clone()).map(<&[[f32; LANES]; COLUMN_BLOCK]>::try_from);
+    if let Some(Ok(x_block)) = block {
+        // A whole block: fixed-size loops, no bounds checks in the inner loop.
+        for (a, rows) in acc_blocks.iter_mut().zip(row_blocks) {
+            let weights = rows.each_ref().map(|row| {
+                row.as_chunks::<LANES>()
+                    .0
+                    .get(chunks.clone())
+                    .and_then(|w| w.try_into().ok())
+                    .unwrap_or(&[[0.0; LANES]; COLUMN_BLOCK])
+            });
+            accumulate_block(weights, x_block, a);
+        }
+    } else {
+        for (a, rows) in acc_blocks.iter_mut().zip(row_blocks) {
+            accumulate_chunks(rows, x, chunks.clone(), a);
+        }
+    }
+    for (a, row) in acc_tail.iter_mut().zip(row_tail) {
+        accumulate_chunks(core::array::from_ref(row), x, chunks.clone(), core::array::from_mut(a));
+    }
+}
+
+/// Columns (in chunks of [`LANES`]) per block of [`accumulate_columns`]' fast path.
+pub(crate) const COLUMN_BLOCK: usize = super::transposed::BLOCK_CHUNKS;
+
+/// [`accumulate_chunks`] over one whole block of chunks, with the block's size known.
+#[inline]
+fn accumulate_block<const N: usize, const W: usize>(
+    rows: [&[[f32; LANES]; W]; N],
+    x: &[[f32; LANES]; W],
+    acc: &mut [[f32; LANES]; N],
+) {
+    let mut sums = *acc;
+    for (k, xk) in x.iter().enumerate() {
+        for (a, row) in sums.iter_mut().zip(&rows) {
+            if let Some(w) = row.get(k) {
+                for l in 0..LANES {
+                    a[l] += w[l] * xk[l];
+                }
+            }
+        }
+    }
+    *acc = sums;
 }
 
 #[cfg(test)]

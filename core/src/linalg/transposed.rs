@@ -59,14 +59,14 @@ pub fn matvec_transposed_acc_batch<const R: usize, const C: usize, const B: usiz
 
 /// The rows of a transposed product that contribute (`v[r] ≠ 0`), in increasing order,
 /// with their gains.
-struct ActiveRows<const R: usize> {
+pub(crate) struct ActiveRows<const R: usize> {
     rows: [usize; R],
     gains: [f32; R],
-    len: usize,
+    pub(crate) len: usize,
 }
 
 impl<const R: usize> ActiveRows<R> {
-    fn of(v: &[f32; R]) -> Self {
+    pub(crate) fn of(v: &[f32; R]) -> Self {
         let mut active = Self { rows: [0; R], gains: [0.0; R], len: 0 };
         for (r, &g) in v.iter().enumerate() {
             if let (true, Some(row), Some(gain)) =
@@ -130,7 +130,7 @@ fn transposed_acc_blocked<const R: usize, const C: usize, const B: usize>(
 
 /// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` (positions in `active`) and
 /// the columns of the whole chunks `chunks`.
-fn add_rows_to_columns<const R: usize, const C: usize>(
+pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
     m: &Matrix<R, C>,
     active: &ActiveRows<R>,
     rows: core::ops::Range<usize>,
@@ -155,7 +155,7 @@ fn add_rows_to_columns<const R: usize, const C: usize>(
 
 /// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` and the columns after the
 /// last whole chunk.
-fn add_rows_to_tail<const R: usize, const C: usize>(
+pub(crate) fn add_rows_to_tail<const R: usize, const C: usize>(
     m: &Matrix<R, C>,
     active: &ActiveRows<R>,
     rows: core::ops::Range<usize>,

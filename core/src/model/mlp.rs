@@ -90,10 +90,10 @@ pub struct Mlp<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> {
 /// their gradient (`3·HIDDEN` floats) plus `OUT` logit gradients.
 #[derive(Debug, Clone)]
 pub struct MlpWorkspace<const HIDDEN: usize, const OUT: usize> {
-    pre_activation: [f32; HIDDEN],
+    pub(super) pre_activation: [f32; HIDDEN],
     hidden: [f32; HIDDEN],
-    hidden_grad: [f32; HIDDEN],
-    logit_grad: [f32; OUT],
+    pub(super) hidden_grad: [f32; HIDDEN],
+    pub(super) logit_grad: [f32; OUT],
 }
 
 impl<const HIDDEN: usize, const OUT: usize> MlpWorkspace<HIDDEN, OUT> {
@@ -160,7 +160,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
     }
 
     /// Forward pass: fills the workspace's activations and returns the prediction.
-    fn forward(
+    pub(super) fn forward(
         &self,
         x: &[f32; IN],
         ws: &mut MlpWorkspace<HIDDEN, OUT>,
@@ -171,7 +171,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
     }
 
     /// The rest of the forward pass once `ws.pre_activation = W₁x + b₁` is known.
-    fn forward_from_pre_activation(
+    pub(super) fn forward_from_pre_activation(
         &self,
         ws: &mut MlpWorkspace<HIDDEN, OUT>,
     ) -> Result<Prediction<OUT>, Error> {
@@ -185,7 +185,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
 
     /// Backpropagates `ws.logit_grad` from the last [`forward`](Self::forward) at `x`:
     /// writes `∇ₓJ` to `input_grad` and/or **adds** the parameter gradient to `param_grad`.
-    fn backward(
+    pub(super) fn backward(
         &self,
         x: &[f32; IN],
         ws: &mut MlpWorkspace<HIDDEN, OUT>,
@@ -215,7 +215,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
     }
 
     /// `δa = (W₂ᵀ δz) ⊙ [a > 0]` into `ws.hidden_grad`, from `ws.logit_grad`.
-    fn backward_to_hidden(&self, ws: &mut MlpWorkspace<HIDDEN, OUT>) {
+    pub(super) fn backward_to_hidden(&self, ws: &mut MlpWorkspace<HIDDEN, OUT>) {
         ws.hidden_grad.fill(0.0);
         linalg::matvec_transposed_acc(self.fc2_weight, &ws.logit_grad, &mut ws.hidden_grad);
         for (g, &a) in ws.hidden_grad.iter_mut().zip(&ws.pre_activation) {
@@ -274,10 +274,9 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
         ws: &mut MlpWorkspace<HIDDEN, OUT>,
         grad: &mut MlpParams<IN, HIDDEN, OUT>,
     ) -> Result<Evaluation<OUT>, Error> {
-        let prediction = self.forward(x, ws)?;
-        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        let evaluation = self.evaluate_objective_in(x, objective, ws)?;
         self.backward(x, ws, None, Some(grad));
-        Ok(Evaluation { prediction, objective })
+        Ok(evaluation)
     }
 }
 
@@ -301,10 +300,33 @@ impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Classifier<IN, OUT>
         ws: &mut Self::Workspace,
         gradient: &mut [f32; IN],
     ) -> Result<Evaluation<OUT>, Error> {
-        let prediction = self.forward(x, ws)?;
-        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        let evaluation = self.evaluate_objective_in(x, objective, ws)?;
         self.backward(x, ws, Some(gradient), None);
         check_finite_result(gradient)?;
-        Ok(Evaluation { prediction, objective })
+        Ok(evaluation)
+    }
+
+    fn evaluate_objective(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+    ) -> Result<Evaluation<OUT>, Error> {
+        self.evaluate_objective_in(x, objective, ws)
+    }
+
+    fn step_then_evaluate<U>(
+        &self,
+        x: &mut [f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+        elementwise: bool,
+        update: U,
+    ) -> Result<Evaluation<OUT>, Error>
+    where
+        U: FnMut(usize, &mut [f32], &[f32]),
+    {
+        self.step_then_evaluate_in(x, objective, ws, gradient, elementwise, update)
     }
 }

@@ -6,6 +6,7 @@
 mod logistic;
 mod mlp;
 mod mlp_bytes;
+mod mlp_step;
 
 pub use logistic::LogisticRegression;
 pub use mlp::{Mlp, MlpParams, MlpWorkspace};
@@ -103,6 +104,54 @@ pub trait Classifier<const IN: usize, const OUT: usize> {
         ws: &mut Self::Workspace,
         gradient: &mut [f32; IN],
     ) -> Result<Evaluation<OUT>, Error>;
+
+    /// The prediction and `J` for `objective` at `x`, leaving in `ws` what
+    /// [`step_then_evaluate`](Self::step_then_evaluate) needs to continue from `x`.
+    /// Fails like [`predict`](Self::predict), or on an out-of-range class.
+    fn evaluate_objective(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+    ) -> Result<Evaluation<OUT>, Error> {
+        let prediction = self.predict(x, ws)?;
+        let mut logit_grad = [0.0; OUT];
+        let objective = objective.evaluate(&prediction, &mut logit_grad)?;
+        Ok(Evaluation { prediction, objective })
+    }
+
+    /// One gradient step fused with the next evaluation — the inner loop of every attack.
+    ///
+    /// `x` must be the input of the last [`evaluate_objective`](Self::evaluate_objective)
+    /// or `step_then_evaluate` with this workspace and objective. Writes `∇ₓJ` at `x` to
+    /// `gradient`, lets `update(start, x_block, gradient_block)` change `x` (blocks of
+    /// `x[start..]` and of the gradient, consecutive and in increasing order, covering
+    /// `x` once; one whole-vector call unless `elementwise`), and returns the evaluation at
+    /// the updated `x`: the same bits as [`input_gradient`](Self::input_gradient), the
+    /// update, and `evaluate_objective`, which is what the default does.
+    ///
+    /// `elementwise` promises that the update of each element reads only that element
+    /// (and data the caller indexes by `start`), so a model may update each block as soon
+    /// as its gradient is known: [`Mlp`] then streams its first layer once per step
+    /// instead of twice. Fails like `input_gradient`, before updating a block whose
+    /// gradient is not finite.
+    fn step_then_evaluate<U>(
+        &self,
+        x: &mut [f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+        elementwise: bool,
+        mut update: U,
+    ) -> Result<Evaluation<OUT>, Error>
+    where
+        U: FnMut(usize, &mut [f32], &[f32]),
+    {
+        let _ = elementwise;
+        self.input_gradient(x, objective, ws, gradient)?;
+        update(0, x, gradient);
+        self.evaluate_objective(x, objective, ws)
+    }
 }
 
 /// Fails with [`Error::NonFiniteInput`] if any element of `x` is NaN or infinite.

@@ -1,0 +1,92 @@
+//! The attack step of an [`Mlp`]: backward pass, update and the next forward pass, fused.
+//!
+//! A step needs `∇ₓJ = W₁ᵀ δa` (reading the active rows of `W₁`) and then, at the updated
+//! input, `W₁x + b₁` (reading all of it). `W₁` is 200 KB at `784-64-10`: more than L1, so
+//! done one after the other the two passes each stream it from L2. When the update is
+//! element-wise, both are done one block of columns at a time instead — the gradient of
+//! the block, its update, and its share of every row's lane sums — and the block of `W₁`
+//! (16 KB) is still in L1 for the forward pass. Every sum is accumulated in the order
+//! documented in [`linalg`](crate::linalg), so the result is the same bits (tested).
+
+use super::mlp::{Mlp, MlpWorkspace};
+use super::{Evaluation, check_finite_input, check_finite_result};
+use crate::error::Error;
+use crate::linalg::matvec::{accumulate_columns, accumulate_tail};
+use crate::linalg::reduce::combine_lanes;
+use crate::linalg::transposed::{ActiveRows, BLOCK_CHUNKS, add_rows_to_columns, add_rows_to_tail};
+use crate::linalg::{self, LANES};
+use crate::objective::Objective;
+
+impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'_, IN, HIDDEN, OUT> {
+    /// [`Classifier::evaluate_objective`](crate::Classifier::evaluate_objective): the
+    /// forward pass, keeping `∂J/∂z` in the workspace.
+    pub(super) fn evaluate_objective_in(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut MlpWorkspace<HIDDEN, OUT>,
+    ) -> Result<Evaluation<OUT>, Error> {
+        let prediction = self.forward(x, ws)?;
+        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        Ok(Evaluation { prediction, objective })
+    }
+
+    /// [`Classifier::step_then_evaluate`](crate::Classifier::step_then_evaluate).
+    pub(super) fn step_then_evaluate_in(
+        &self,
+        x: &mut [f32; IN],
+        objective: Objective,
+        ws: &mut MlpWorkspace<HIDDEN, OUT>,
+        gradient: &mut [f32; IN],
+        elementwise: bool,
+        mut update: impl FnMut(usize, &mut [f32], &[f32]),
+    ) -> Result<Evaluation<OUT>, Error> {
+        // Without a cache (the Cortex-M4F) there is nothing to save, and the one-pass
+        // loops have hand-written inner loops there.
+        if !elementwise || cfg!(target_arch = "arm") {
+            self.backward(x, ws, Some(gradient), None);
+            check_finite_result(gradient)?;
+            update(0, x, gradient);
+            return self.evaluate_objective_in(x, objective, ws);
+        }
+        self.backward_to_hidden(ws);
+        let active = ActiveRows::of(&ws.hidden_grad);
+        let mut lane_sums = [[0.0f32; LANES]; HIDDEN];
+        *gradient = [0.0; IN];
+        let whole_chunks = IN / LANES;
+        let mut first = 0;
+        while first < whole_chunks {
+            let end = (first + BLOCK_CHUNKS).min(whole_chunks);
+            add_rows_to_columns(self.fc1_weight, &active, 0..active.len, first..end, gradient);
+            update_block(x, gradient, first * LANES..end * LANES, &mut update)?;
+            accumulate_columns(self.fc1_weight, x, first..end, &mut lane_sums);
+            first = end;
+        }
+        add_rows_to_tail(self.fc1_weight, &active, 0..active.len, gradient);
+        update_block(x, gradient, whole_chunks * LANES..IN, &mut update)?;
+        accumulate_tail(self.fc1_weight, x, &mut lane_sums);
+        check_finite_input(x)?;
+        for ((a, sums), b) in ws.pre_activation.iter_mut().zip(lane_sums).zip(self.fc1_bias) {
+            *a = combine_lanes(sums) + b;
+        }
+        let prediction = self.forward_from_pre_activation(ws)?;
+        let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        Ok(Evaluation { prediction, objective })
+    }
+}
+
+/// Checks the gradient of `x[range]` and hands both to `update`.
+fn update_block<const IN: usize>(
+    x: &mut [f32; IN],
+    gradient: &[f32; IN],
+    range: core::ops::Range<usize>,
+    update: &mut impl FnMut(usize, &mut [f32], &[f32]),
+) -> Result<(), Error> {
+    let start = range.start;
+    let g = gradient.get(range.clone()).unwrap_or(&[]);
+    if linalg::first_non_finite(g).is_some() {
+        return Err(Error::NonFiniteResult);
+    }
+    update(start, x.get_mut(range).unwrap_or(&mut []), g);
+    Ok(())
+}
