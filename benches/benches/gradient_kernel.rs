@@ -8,14 +8,18 @@
 //! chunks the first layer skips. `forward_input_grad_dense/64` times the same call on that
 //! digit plus uniform noise in `[0, 0.05]` (no zero pixels), the state of an image a few
 //! steps into an attack, where nothing can be skipped in the first layer.
+//! `step_then_evaluate_dense/64` is the attack loop's kernel on that input: the gradient
+//! and the next forward pass fused into one stream over `W₁`
+//! ([`Classifier::step_then_evaluate`]), with an update that leaves `x` as it is so every
+//! iteration does the same work.
 
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, Throughput, measurement::WallTime};
 use nudge_benches::{
-    IN, MODEL_SEED, active_fraction, bench_image, forward_flops, forward_input_grad_flops,
+    IN, MODEL_SEED, TARGET, active_fraction, bench_image, forward_flops, forward_input_grad_flops,
     kernel_forward_input_grad, nonzero_chunk_fraction, nonzero_fraction, random_params,
 };
-use nudge_core::Classifier;
 use nudge_core::rng::SplitMix64;
+use nudge_core::{Classifier, Objective};
 use std::hint::black_box;
 
 fn for_hidden<const H: usize>(group: &mut BenchmarkGroup<'_, WallTime>) {
@@ -55,6 +59,17 @@ fn for_hidden<const H: usize>(group: &mut BenchmarkGroup<'_, WallTime>) {
             b.iter(|| {
                 kernel_forward_input_grad(&model, black_box(&noisy), &mut ws, &mut grad);
                 black_box(&grad);
+            });
+        });
+        let objective = Objective::Targeted { target: TARGET };
+        let mut x = noisy;
+        model.evaluate_objective(&x, objective, &mut ws).expect("finite");
+        group.bench_function(BenchmarkId::new("step_then_evaluate_dense", H), |b| {
+            b.iter(|| {
+                let keep = |_: usize, _: &mut [f32], _: &[f32]| {};
+                let step =
+                    model.step_then_evaluate(&mut x, objective, &mut ws, &mut grad, true, keep);
+                black_box(step.expect("finite"))
             });
         });
     }
