@@ -29,7 +29,7 @@ pub mod objective;
 pub mod rng;
 
 pub use attack::{
-    Attack, AttackReport, Bounds, EarlyStop, Fgsm, GradientAscent, PgdL2, PgdLinf, TraceStep,
+    Attack, AttackReport, Bounds, EarlyStop, Fgsm, GradientAscent, Pgd, PgdL2, PgdLinf, TraceStep,
 };
 pub use error::Error;
 pub use model::{Classifier, LogisticRegression, Mlp, MlpParams, MlpWorkspace, Prediction};

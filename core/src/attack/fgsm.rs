@@ -25,6 +25,8 @@ impl Fgsm {
 }
 
 impl<const IN: usize> Attack<IN> for Fgsm {
+    const ELEMENTWISE: bool = true;
+
     fn validate(&self) -> Result<(), Error> {
         if !(self.epsilon >= 0.0 && self.epsilon.is_finite()) {
             return Err(Error::InvalidParameter { name: "epsilon", expected: "finite and ≥ 0" });
@@ -40,7 +42,7 @@ impl<const IN: usize> Attack<IN> for Fgsm {
     fn bounds(&self) -> Bounds {
         self.bounds
     }
-    fn step(&self, original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]) {
+    fn step(&self, original: &[f32], x: &mut [f32], gradient: &[f32]) {
         for ((xi, &x0), &g) in x.iter_mut().zip(original).zip(gradient) {
             *xi = clamp_scalar(x0 + self.epsilon * sign(g), self.bounds.lo, self.bounds.hi);
         }

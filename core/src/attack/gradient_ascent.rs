@@ -5,6 +5,7 @@
 
 use super::{Attack, Bounds, EarlyStop};
 use crate::error::Error;
+use crate::linalg::clamp_scalar;
 
 /// Gradient ascent on the input with a fixed step size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,6 +30,8 @@ impl GradientAscent {
 }
 
 impl<const IN: usize> Attack<IN> for GradientAscent {
+    const ELEMENTWISE: bool = true;
+
     fn validate(&self) -> Result<(), Error> {
         if !(self.step > 0.0 && self.step.is_finite()) {
             return Err(Error::InvalidParameter { name: "step", expected: "finite and > 0" });
@@ -47,8 +50,9 @@ impl<const IN: usize> Attack<IN> for GradientAscent {
     fn bounds(&self) -> Bounds {
         self.bounds
     }
-    fn step(&self, _original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]) {
-        crate::linalg::add_scaled(x, self.step, gradient);
-        crate::linalg::clamp(x, self.bounds.lo, self.bounds.hi);
+    fn step(&self, _original: &[f32], x: &mut [f32], gradient: &[f32]) {
+        for (xi, g) in x.iter_mut().zip(gradient) {
+            *xi = clamp_scalar(*xi + self.step * g, self.bounds.lo, self.bounds.hi);
+        }
     }
 }

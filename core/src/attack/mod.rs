@@ -13,17 +13,21 @@
 //! | [`PgdL2`] | `x ← clip(Π_{‖x−x⁰‖₂≤ε}(x + α·∇ₓJ/‖∇ₓJ‖₂))` |
 //!
 //! `clip` is to the [`Bounds`] (default `[0, 1]`), `J` the goal's [`Objective`](crate::Objective).
+//! Both PGDs are one struct, [`Pgd<N>`](Pgd), whose [`Norm`] ([`Linf`] or [`L2`]) supplies
+//! the step direction and the projection `Π`.
 
 mod fgsm;
 mod gradient_ascent;
+mod pgd;
 mod pgd_l2;
 mod pgd_linf;
 mod report;
 
 pub use fgsm::Fgsm;
 pub use gradient_ascent::GradientAscent;
-pub use pgd_l2::PgdL2;
-pub use pgd_linf::PgdLinf;
+pub use pgd::{Norm, Pgd};
+pub use pgd_l2::{L2, PgdL2};
+pub use pgd_linf::{Linf, PgdLinf};
 pub use report::{AttackReport, Trace, TraceStep};
 
 use crate::error::Error;
@@ -127,6 +131,12 @@ impl<W, const IN: usize> AttackScratch<W, IN> {
 
 /// An attack: an update rule and its settings. [`Attack::run`] is the shared driver.
 pub trait Attack<const IN: usize> {
+    /// Whether [`step`](Self::step) updates each element from that element alone
+    /// (`xᵢ ← f(x⁰ᵢ, xᵢ, ∇ᵢ)`). Then the driver applies it block by block while the gradient
+    /// is being computed ([`Classifier::step_then_evaluate`]), which saves the model a pass
+    /// over its weights; the result is the same bits.
+    const ELEMENTWISE: bool = false;
+
     /// Fails on a hyperparameter out of range (step ≤ 0, ε < 0, no iterations, …).
     fn validate(&self) -> Result<(), Error>;
     /// Iteration budget.
@@ -139,13 +149,15 @@ pub trait Attack<const IN: usize> {
     fn start(&self, original: &[f32; IN], x: &mut [f32; IN]) {
         *x = *original;
     }
-    /// One update of `x` from its gradient.
-    fn step(&self, original: &[f32; IN], x: &mut [f32; IN], gradient: &[f32; IN]);
+    /// One update of `x` from its gradient: three slices of the same length, the whole
+    /// vectors, or — when [`ELEMENTWISE`](Self::ELEMENTWISE) — any matching blocks of them.
+    fn step(&self, original: &[f32], x: &mut [f32], gradient: &[f32]);
 
     /// Runs the attack on `original` toward `goal`, leaving the result in `adversarial`.
     ///
     /// Fails, before doing any work, on bad hyperparameters, a goal whose classes are out
-    /// of range, or an input that is non-finite or outside the bounds.
+    /// of range, or an input that is non-finite or outside the bounds. A failure later (a
+    /// non-finite gradient) leaves `adversarial` unspecified.
     fn run<M, T, const OUT: usize>(
         &self,
         model: &M,
@@ -170,15 +182,11 @@ pub trait Attack<const IN: usize> {
         let objective = goal.objective();
         let initial = model.predict(original, &mut scratch.model)?;
         self.start(original, adversarial);
+        // `eval` is always the evaluation at the current iterate; each step computes the
+        // gradient there, updates the iterate and evaluates the new one.
+        let mut eval = model.evaluate_objective(adversarial, objective, &mut scratch.model)?;
         let mut iterations = 0;
-        let mut stopped_at = None;
         while iterations < self.iterations() {
-            let eval = model.input_gradient(
-                adversarial,
-                objective,
-                &mut scratch.model,
-                &mut scratch.gradient,
-            )?;
             if trace.is_enabled() {
                 trace.record(TraceStep {
                     iteration: iterations,
@@ -189,17 +197,22 @@ pub trait Attack<const IN: usize> {
                 });
             }
             if self.early_stop().is_met(&goal, &eval.prediction) {
-                stopped_at = Some(eval.prediction);
                 break;
             }
-            self.step(original, adversarial, &scratch.gradient);
+            eval = model.step_then_evaluate(
+                adversarial,
+                objective,
+                &mut scratch.model,
+                &mut scratch.gradient,
+                Self::ELEMENTWISE,
+                |start, x, gradient| {
+                    let x0 = original.get(start..start + x.len()).unwrap_or(&[]);
+                    self.step(x0, x, gradient);
+                },
+            )?;
             iterations += 1;
         }
-        let last = match stopped_at {
-            Some(prediction) => prediction,
-            None => model.predict(adversarial, &mut scratch.model)?,
-        };
-        Ok(AttackReport::new(&goal, iterations, &initial, &last, original, adversarial))
+        Ok(AttackReport::new(&goal, iterations, &initial, &eval.prediction, original, adversarial))
     }
 }
 

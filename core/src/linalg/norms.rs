@@ -1,13 +1,14 @@
 //! Perturbation sizes: L∞, L2 and L0 distances between two vectors.
 //!
 //! `‖a−b‖∞ = maxᵢ |aᵢ−bᵢ|`, `‖a−b‖₂ = √(Σᵢ (aᵢ−bᵢ)²)` (the sum in [`dot`](super::dot)'s lane
-//! order, the root correctly rounded), `‖a−b‖₀ = #{i : aᵢ ≠ bᵢ}`.
+//! order, the root correctly rounded), `‖a−b‖₀ = #{i : aᵢ ≠ bᵢ}`. Pairs are taken up to the
+//! shorter of `a` and `b`.
 
 use super::reduce::{LANES, combine_lanes};
 
 /// Largest absolute element-wise difference.
 #[inline]
-pub fn linf_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
+pub fn linf_distance(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0.0f32, |m, (x, y)| {
         let d = (x - y).abs();
         if d > m { d } else { m }
@@ -16,7 +17,7 @@ pub fn linf_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
 
 /// Euclidean distance, summed in the fixed lane order.
 #[inline]
-pub fn l2_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
+pub fn l2_distance(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0.0f32; LANES];
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         let d = x - y;
@@ -27,13 +28,13 @@ pub fn l2_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> f32 {
 
 /// Euclidean norm `‖a‖₂`, summed in the fixed lane order.
 #[inline]
-pub fn l2_norm<const N: usize>(a: &[f32; N]) -> f32 {
-    crate::math::sqrt(super::sum_squares(a))
+pub fn l2_norm(a: &[f32]) -> f32 {
+    crate::math::sqrt(combine_lanes(super::reduce::dot_lanes(a, a)))
 }
 
 /// Number of elements that differ.
 #[inline]
-pub fn l0_distance<const N: usize>(a: &[f32; N], b: &[f32; N]) -> u32 {
+pub fn l0_distance(a: &[f32], b: &[f32]) -> u32 {
     a.iter().zip(b).filter(|(x, y)| x != y).count() as u32
 }
 

@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use nudge_core::Goal;
 use nudge_host::attack::{Method, Settings};
 use nudge_host::model::ModelFile;
 use nudge_host::{fsutil, with_mlp};
 
+use super::attack_opts::AttackOpts;
 use super::{DataOpts, ModelOpts};
 
 #[derive(Debug, Args)]
@@ -28,18 +29,8 @@ pub struct AttackArgs {
     /// The class to make the model predict.
     #[arg(long, value_name = "T")]
     target_class: usize,
-    /// The attack.
-    #[arg(long, value_enum, default_value_t = MethodArg::Gradient)]
-    method: MethodArg,
-    /// Iteration budget [default: gradient 200, pgd 100, pgd-l2 100].
-    #[arg(long)]
-    iters: Option<u32>,
-    /// Step size [default: gradient 0.01, pgd 0.01, pgd-l2 0.1].
-    #[arg(long)]
-    step: Option<f32>,
-    /// Budget ε: L∞ for fgsm/pgd, L2 for pgd-l2 [default: fgsm 0.15, pgd 0.2, pgd-l2 2].
-    #[arg(long)]
-    eps: Option<f32>,
+    #[command(flatten)]
+    attack: AttackOpts,
     /// Stop once the target has this probability; 0 stops at the first success.
     #[arg(long, default_value_t = 0.9)]
     confidence: f32,
@@ -54,29 +45,6 @@ pub struct AttackArgs {
     json: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum MethodArg {
-    /// The seed's gradient ascent on the input (no budget).
-    Gradient,
-    /// Fast gradient sign method, one step of size ε.
-    Fgsm,
-    /// Projected gradient descent in L∞.
-    Pgd,
-    /// Projected gradient descent in L2.
-    PgdL2,
-}
-
-impl MethodArg {
-    pub fn method(self) -> Method {
-        match self {
-            MethodArg::Gradient => Method::Gradient,
-            MethodArg::Fgsm => Method::Fgsm,
-            MethodArg::Pgd => Method::Pgd,
-            MethodArg::PgdL2 => Method::PgdL2,
-        }
-    }
-}
-
 /// Checks a class given on the command line.
 pub fn check_class(flag: &str, c: usize) -> anyhow::Result<()> {
     if c > 9 {
@@ -86,14 +54,7 @@ pub fn check_class(flag: &str, c: usize) -> anyhow::Result<()> {
 }
 
 pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
-    let d = Settings::defaults(a.method.method());
-    let settings = Settings {
-        iters: a.iters.unwrap_or(d.iters),
-        step: a.step.unwrap_or(d.step),
-        eps: a.eps.unwrap_or(d.eps),
-        confidence: a.confidence,
-        ..d
-    };
+    let settings = Settings { confidence: a.confidence, ..a.attack.settings() };
     settings.validate()?;
     check_class("--target-class", a.target_class)?;
     if let Some(c) = a.input_class {

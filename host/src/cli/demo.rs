@@ -4,16 +4,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 use nudge_core::Goal;
-use nudge_host::attack::{self, Method, Settings, Trial};
+use nudge_host::attack::{self, Method, Trial};
 use nudge_host::model::ModelFile;
 use nudge_host::{CLASSES, with_mlp};
 
-use super::attack::{MethodArg, check_class};
+use super::attack::check_class;
+use super::attack_opts::AttackOpts;
 use super::ui::bar;
 use super::{DataOpts, ModelOpts};
 
 #[derive(Debug, Args)]
 #[command(allow_negative_numbers = true)]
+// Shorter help than `nudge attack`'s, which lists every method's defaults.
+#[command(mut_arg("iters", |a| {
+    a.help("Iteration budget (default: the method's, see `nudge attack --help`)")
+}))]
+#[command(mut_arg("step", |a| a.help("Step size (default: the method's)")))]
+#[command(mut_arg("eps", |a| a.help("Budget ε (default: the method's)")))]
 pub struct DemoArgs {
     #[command(flatten)]
     model: ModelOpts,
@@ -28,18 +35,8 @@ pub struct DemoArgs {
     /// Test images per class in the all-pairs experiment.
     #[arg(long, default_value_t = 3)]
     per_class: usize,
-    /// The attack.
-    #[arg(long, value_enum, default_value_t = MethodArg::Gradient)]
-    method: MethodArg,
-    /// Iteration budget (default: the method's, see `nudge attack --help`).
-    #[arg(long)]
-    iters: Option<u32>,
-    /// Step size (default: the method's).
-    #[arg(long)]
-    step: Option<f32>,
-    /// Budget ε (default: the method's).
-    #[arg(long)]
-    eps: Option<f32>,
+    #[command(flatten)]
+    attack: AttackOpts,
     /// Print JSON (the single attack and every trial) instead of text.
     #[arg(long)]
     json: bool,
@@ -72,13 +69,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("{e} (train one with `nudge train --out {}`)", path.display())
     })?;
     let test = nudge_host::data::load_test(&dir)?;
-    let d = Settings::defaults(a.method.method());
-    let settings = Settings {
-        iters: a.iters.unwrap_or(d.iters),
-        step: a.step.unwrap_or(d.step),
-        eps: a.eps.unwrap_or(d.eps),
-        ..d
-    };
+    let settings = a.attack.settings();
     settings.validate()?;
     let preds = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
     let scores = with_mlp!(&file.mlp, p => nudge_host::model::evaluate(p, &test))?;

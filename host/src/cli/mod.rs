@@ -1,6 +1,7 @@
 //! Argument definitions and dispatch.
 
 mod attack;
+mod attack_opts;
 mod demo;
 mod eval;
 mod fetch;
