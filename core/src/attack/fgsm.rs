@@ -1,7 +1,7 @@
 //! Fast gradient sign method (Goodfellow, Shlens & Szegedy, 2014):
 //! `x = clip(x⁰ + ε·sign ∇ₓJ(x⁰))`, one step.
 
-use super::{Attack, Bounds, EarlyStop};
+use super::{Attack, Bounds, EarlyStop, checks};
 use crate::error::Error;
 use crate::linalg::{clamp_scalar, sign};
 
@@ -28,10 +28,7 @@ impl<const IN: usize> Attack<IN> for Fgsm {
     const ELEMENTWISE: bool = true;
 
     fn validate(&self) -> Result<(), Error> {
-        if !(self.epsilon >= 0.0 && self.epsilon.is_finite()) {
-            return Err(Error::InvalidParameter { name: "epsilon", expected: "finite and ≥ 0" });
-        }
-        Ok(())
+        checks::non_negative("epsilon", self.epsilon)
     }
     fn iterations(&self) -> u32 {
         1

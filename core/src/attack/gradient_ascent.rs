@@ -3,7 +3,7 @@
 //! No ε-ball: the perturbation grows until the goal is met or the budget runs out, so the
 //! report's norms say how far it had to go.
 
-use super::{Attack, Bounds, EarlyStop};
+use super::{Attack, Bounds, EarlyStop, checks};
 use crate::error::Error;
 use crate::linalg::clamp_scalar;
 
@@ -33,13 +33,8 @@ impl<const IN: usize> Attack<IN> for GradientAscent {
     const ELEMENTWISE: bool = true;
 
     fn validate(&self) -> Result<(), Error> {
-        if !(self.step > 0.0 && self.step.is_finite()) {
-            return Err(Error::InvalidParameter { name: "step", expected: "finite and > 0" });
-        }
-        if self.iterations == 0 {
-            return Err(Error::InvalidParameter { name: "iterations", expected: "≥ 1" });
-        }
-        Ok(())
+        checks::positive("step", self.step)?;
+        checks::at_least_one("iterations", self.iterations)
     }
     fn iterations(&self) -> u32 {
         self.iterations

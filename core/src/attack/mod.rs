@@ -16,6 +16,7 @@
 //! Both PGDs are one struct, [`Pgd<N>`](Pgd), whose [`Norm`] ([`Linf`] or [`L2`]) supplies
 //! the step direction and the projection `Π`.
 
+mod checks;
 mod fgsm;
 mod gradient_ascent;
 mod pgd;

@@ -8,7 +8,7 @@
 //! | [`Linf`](super::Linf) | `sign g` | clamp each element to `[x⁰ᵢ − ε, x⁰ᵢ + ε]` |
 //! | [`L2`](super::L2) | `g/‖g‖₂`, no step if `g = 0` | rescale `x − x⁰` to length ε if longer |
 
-use super::{Attack, Bounds, EarlyStop};
+use super::{Attack, Bounds, EarlyStop, checks};
 use crate::error::Error;
 use crate::rng::SplitMix64;
 
@@ -78,16 +78,9 @@ impl<N: Norm, const IN: usize> Attack<IN> for Pgd<N> {
     const ELEMENTWISE: bool = N::ELEMENTWISE;
 
     fn validate(&self) -> Result<(), Error> {
-        if !(self.epsilon >= 0.0 && self.epsilon.is_finite()) {
-            return Err(Error::InvalidParameter { name: "epsilon", expected: "finite and ≥ 0" });
-        }
-        if !(self.alpha > 0.0 && self.alpha.is_finite()) {
-            return Err(Error::InvalidParameter { name: "alpha", expected: "finite and > 0" });
-        }
-        if self.iterations == 0 {
-            return Err(Error::InvalidParameter { name: "iterations", expected: "≥ 1" });
-        }
-        Ok(())
+        checks::non_negative("epsilon", self.epsilon)?;
+        checks::positive("alpha", self.alpha)?;
+        checks::at_least_one("iterations", self.iterations)
     }
     fn iterations(&self) -> u32 {
         self.iterations
