@@ -244,8 +244,10 @@ pub(crate) fn accumulate_columns<const R: usize, const C: usize>(
     let (row_blocks, row_tail) = m.as_chunks::<BLOCK_ROWS>();
     let block =
         x.as_chunks::<LANES>().0.get(chunks.clone()).map(<&[[f32; LANES]; COLUMN_BLOCK]>::try_from);
-    if let Some(Ok(x_block)) = block {
-        // A whole block: fixed-size loops, no bounds checks in the inner loop.
+    // A whole block with AVX: fixed-size loops, no bounds checks in the inner loop. (With
+    // 16-byte registers LLVM unrolls the fixed-size loops into scalar code; the plain loop
+    // vectorises.)
+    if let (true, Some(Ok(x_block))) = (cfg!(target_feature = "avx"), block) {
         for (a, rows) in acc_blocks.iter_mut().zip(row_blocks) {
             let weights = rows.each_ref().map(|row| {
                 row.as_chunks::<LANES>()
