@@ -5,6 +5,7 @@
 
 use super::Matrix;
 use super::reduce::{LANES, combine_lanes, dot_lanes};
+use super::transposed::BLOCK_CHUNKS;
 
 /// `out[r] = dot(m[r], x) + bias[r]` for every row `r`.
 ///
@@ -243,7 +244,7 @@ pub(crate) fn accumulate_columns<const R: usize, const C: usize>(
     let (acc_blocks, acc_tail) = acc.as_chunks_mut::<BLOCK_ROWS>();
     let (row_blocks, row_tail) = m.as_chunks::<BLOCK_ROWS>();
     let block =
-        x.as_chunks::<LANES>().0.get(chunks.clone()).map(<&[[f32; LANES]; COLUMN_BLOCK]>::try_from);
+        x.as_chunks::<LANES>().0.get(chunks.clone()).map(<&[[f32; LANES]; BLOCK_CHUNKS]>::try_from);
     // A whole block with AVX: fixed-size loops, no bounds checks in the inner loop. (With
     // 16-byte registers LLVM unrolls the fixed-size loops into scalar code; the plain loop
     // vectorises.)
@@ -254,7 +255,7 @@ pub(crate) fn accumulate_columns<const R: usize, const C: usize>(
                     .0
                     .get(chunks.clone())
                     .and_then(|w| w.try_into().ok())
-                    .unwrap_or(&[[0.0; LANES]; COLUMN_BLOCK])
+                    .unwrap_or(&[[0.0; LANES]; BLOCK_CHUNKS])
             });
             accumulate_block(weights, x_block, a);
         }
@@ -267,9 +268,6 @@ pub(crate) fn accumulate_columns<const R: usize, const C: usize>(
         accumulate_chunks(core::array::from_ref(row), x, chunks.clone(), core::array::from_mut(a));
     }
 }
-
-/// Columns (in chunks of [`LANES`]) per block of [`accumulate_columns`]' fast path.
-pub(crate) const COLUMN_BLOCK: usize = super::transposed::BLOCK_CHUNKS;
 
 /// [`accumulate_chunks`] over one whole block of chunks, with the block's size known.
 #[inline]
