@@ -33,7 +33,7 @@ pub fn matvec_transposed_acc<const R: usize, const C: usize>(
     if cfg!(target_arch = "arm") {
         transposed_acc_by4(active, out);
     } else if cfg!(target_feature = "avx") {
-        transposed_acc_blocked(m, [v], [out]);
+        transposed_acc_blocked(m, [v], [out], Start::Out);
     } else {
         // With 16-byte registers the column blocks are too narrow to pay for themselves:
         // eight rows per pass over `out` is ~10% faster there.
@@ -58,29 +58,54 @@ pub fn matvec_transposed_acc_batch<const R: usize, const C: usize, const B: usiz
             matvec_transposed_acc(m, v, out);
         }
     } else {
-        transposed_acc_blocked(m, vs, outs);
+        transposed_acc_blocked(m, vs, outs, Start::Out);
+    }
+}
+
+/// `outs[b] = Mᵀ vs[b]`: the bits of zeroing each `outs[b]` and then
+/// [`matvec_transposed_acc_batch`], without the separate pass that zeroes them where the
+/// columns are blocked.
+#[inline]
+pub(crate) fn matvec_transposed_batch<const R: usize, const C: usize, const B: usize>(
+    m: &Matrix<R, C>,
+    vs: [&[f32; R]; B],
+    outs: [&mut [f32; C]; B],
+) {
+    // The paths that take one vector at a time (see `matvec_transposed_acc`) add rows to
+    // all of `out` in each pass, so it is zeroed first.
+    if cfg!(target_arch = "arm") || (B == 1 && !cfg!(target_feature = "avx")) {
+        for (v, out) in vs.into_iter().zip(outs) {
+            out.fill(0.0);
+            matvec_transposed_acc(m, v, out);
+        }
+    } else {
+        transposed_acc_blocked(m, vs, outs, Start::Zero);
     }
 }
 
 /// The rows of a transposed product that contribute (`v[r] ≠ 0`), in increasing order,
 /// with their gains.
-pub(crate) struct ActiveRows<const R: usize> {
-    rows: [usize; R],
+///
+/// The rows are kept as references rather than indices: the inner loops then need neither
+/// a bounds check nor a multiplication to find a row.
+pub(crate) struct ActiveRows<'m, const R: usize, const C: usize> {
+    rows: [&'m [f32; C]; R],
     gains: [f32; R],
     pub(crate) len: usize,
 }
 
-impl<const R: usize> ActiveRows<R> {
-    pub(crate) fn of(v: &[f32; R]) -> Self {
-        let mut active = Self { rows: [0; R], gains: [0.0; R], len: 0 };
+impl<'m, const R: usize, const C: usize> ActiveRows<'m, R, C> {
+    pub(crate) fn of(m: &'m Matrix<R, C>, v: &[f32; R]) -> Self {
+        // Every slot starts as some row of `m` and the active ones are moved to the front.
+        let mut active = Self { rows: m.each_ref(), gains: [0.0; R], len: 0 };
         // Written unconditionally and kept by counting, without a branch on `g`: which
         // units are active changes from input to input, and a branch on it would be
         // mispredicted for about a quarter of the rows.
-        for (r, &g) in v.iter().enumerate() {
-            if let (Some(row), Some(gain)) =
+        for (row, &g) in m.iter().zip(v) {
+            if let (Some(slot), Some(gain)) =
                 (active.rows.get_mut(active.len), active.gains.get_mut(active.len))
             {
-                *row = r;
+                *slot = row;
                 *gain = g;
             }
             active.len += usize::from(g != 0.0);
@@ -89,9 +114,13 @@ impl<const R: usize> ActiveRows<R> {
     }
 
     /// The active rows numbered `range` (clipped to those there are), with their gains.
-    fn iter(&self, range: core::ops::Range<usize>) -> impl Iterator<Item = (usize, f32)> + '_ {
-        let rows = self.rows.get(range.start..range.end.min(self.len)).unwrap_or(&[]);
-        let gains = self.gains.get(range.start..range.end.min(self.len)).unwrap_or(&[]);
+    fn iter(
+        &self,
+        range: core::ops::Range<usize>,
+    ) -> impl Iterator<Item = (&'m [f32; C], f32)> + '_ {
+        let end = range.end.min(self.len);
+        let rows = self.rows.get(range.start..end).unwrap_or(&[]);
+        let gains = self.gains.get(range.start..end).unwrap_or(&[]);
         rows.iter().copied().zip(gains.iter().copied())
     }
 }
@@ -100,6 +129,16 @@ impl<const R: usize> ActiveRows<R> {
 /// of `M` side by side, and more streams than this defeat the hardware prefetcher when `M`
 /// comes from L2.
 const GROUP_ROWS: usize = 8;
+
+/// What the sums of a transposed product start from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// The values already in `out` (`out += Mᵀ v`).
+    Out,
+    /// Zero (`out = Mᵀ v`): the same additions as zeroing `out` first, without the pass
+    /// that zeroes it and the loads that read the zeros back.
+    Zero,
+}
 
 /// `outs[b] += Mᵀ vs[b]` a block of columns at a time (see [`matvec_transposed_acc_batch`]).
 ///
@@ -111,39 +150,44 @@ fn transposed_acc_blocked<const R: usize, const C: usize, const B: usize>(
     m: &Matrix<R, C>,
     vs: [&[f32; R]; B],
     mut outs: [&mut [f32; C]; B],
+    start: Start,
 ) {
-    let active = vs.map(ActiveRows::of);
+    let active = vs.map(|v| ActiveRows::of(m, v));
     if let (1, Some(v), Some(out)) = (B, active.first(), outs.first_mut()) {
-        let mut start = 0;
-        while start < v.len {
-            let group = start..start + GROUP_ROWS;
-            add_rows_to_columns(m, v, group.clone(), 0..C / LANES, out);
-            add_rows_to_tail(m, v, group, out);
-            start += GROUP_ROWS;
+        // At least one pass, so that `Start::Zero` zeroes `out` even with no active row.
+        let (mut first_row, mut sums) = (0, start);
+        loop {
+            let group = first_row..first_row + GROUP_ROWS;
+            add_rows_to_columns(v, group.clone(), 0..C / LANES, out, sums);
+            add_rows_to_tail(v, group, out, sums);
+            first_row += GROUP_ROWS;
+            sums = Start::Out;
+            if first_row >= v.len {
+                return;
+            }
         }
-        return;
     }
     let blocks = C / LANES / BLOCK_CHUNKS;
     for block in 0..blocks {
         let chunks = block * BLOCK_CHUNKS..(block + 1) * BLOCK_CHUNKS;
         for (out, v) in outs.iter_mut().zip(&active) {
-            add_rows_to_columns(m, v, 0..v.len, chunks.clone(), out);
+            add_rows_to_columns(v, 0..v.len, chunks.clone(), out, start);
         }
     }
     for (out, v) in outs.iter_mut().zip(&active) {
-        add_rows_to_columns(m, v, 0..v.len, blocks * BLOCK_CHUNKS..C / LANES, out);
-        add_rows_to_tail(m, v, 0..v.len, out);
+        add_rows_to_columns(v, 0..v.len, blocks * BLOCK_CHUNKS..C / LANES, out, start);
+        add_rows_to_tail(v, 0..v.len, out, start);
     }
 }
 
-/// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` (positions in `active`) and
-/// the columns of the whole chunks `chunks`.
+/// `out[c] += Σ v·m[r][c]` (or `=`, with [`Start::Zero`]) over the active rows numbered
+/// `rows` (positions in `active`) and the columns of the whole chunks `chunks`.
 pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
-    m: &Matrix<R, C>,
-    active: &ActiveRows<R>,
+    active: &ActiveRows<'_, R, C>,
     rows: core::ops::Range<usize>,
     chunks: core::ops::Range<usize>,
     out: &mut [f32; C],
+    start: Start,
 ) {
     let out_chunks = out.as_chunks_mut::<LANES>().0;
     let mut first = chunks.start;
@@ -152,48 +196,52 @@ pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
             .get_mut(first..first + BLOCK_CHUNKS)
             .map(<&mut [[f32; LANES]; BLOCK_CHUNKS]>::try_from)
         {
-            add_active_rows(m, active, rows.clone(), first, sums);
+            add_active_rows(active, rows.clone(), first, sums, start);
         }
         first += BLOCK_CHUNKS;
     }
     for (k, chunk) in out_chunks.iter_mut().enumerate().take(chunks.end).skip(first) {
-        add_active_rows(m, active, rows.clone(), k, core::array::from_mut(chunk));
+        add_active_rows(active, rows.clone(), k, core::array::from_mut(chunk), start);
     }
 }
 
-/// `out[c] += Σ v·m[r][c]` over the active rows numbered `rows` and the columns after the
-/// last whole chunk.
+/// `out[c] += Σ v·m[r][c]` (or `=`, with [`Start::Zero`]) over the active rows numbered
+/// `rows` and the columns after the last whole chunk.
 pub(crate) fn add_rows_to_tail<const R: usize, const C: usize>(
-    m: &Matrix<R, C>,
-    active: &ActiveRows<R>,
+    active: &ActiveRows<'_, R, C>,
     rows: core::ops::Range<usize>,
     out: &mut [f32; C],
+    start: Start,
 ) {
     let (out_chunks, out_tail) = out.as_chunks_mut::<LANES>();
+    if start == Start::Zero {
+        out_tail.fill(0.0);
+    }
     let done = out_chunks.len() * LANES;
-    for (r, g) in active.iter(rows) {
-        let row_tail = m.get(r).and_then(|row| row.get(done..)).unwrap_or(&[]);
+    for (row, g) in active.iter(rows) {
+        let row_tail = row.get(done..).unwrap_or(&[]);
         for (o, w) in out_tail.iter_mut().zip(row_tail) {
             *o += g * w;
         }
     }
 }
 
-/// `sums += Σ g·m[r][chunks first..first+W]` over the active rows numbered `rows`, row by
-/// row in increasing order, with the `W` chunks of sums held in registers throughout.
+/// `sums += Σ g·m[r][chunks first..first+W]` (or `=`, with [`Start::Zero`]) over the
+/// active rows numbered `rows`, row by row in increasing order, with the `W` chunks of sums
+/// held in registers throughout.
 #[inline]
 fn add_active_rows<const R: usize, const C: usize, const W: usize>(
-    m: &Matrix<R, C>,
-    active: &ActiveRows<R>,
+    active: &ActiveRows<'_, R, C>,
     rows: core::ops::Range<usize>,
     first: usize,
     sums: &mut [[f32; LANES]; W],
+    start: Start,
 ) {
-    let mut acc = *sums;
-    for (r, g) in active.iter(rows) {
-        let Some(row) = m.get(r) else {
-            continue;
-        };
+    let mut acc = match start {
+        Start::Out => *sums,
+        Start::Zero => [[0.0; LANES]; W],
+    };
+    for (row, g) in active.iter(rows) {
         let Some(weights) = row.as_chunks::<LANES>().0.get(first..first + W) else {
             continue;
         };
@@ -337,8 +385,13 @@ mod tests {
             let (mut by4, mut by8, mut blocked, mut public) = (start, start, start, start);
             transposed_acc_by4(active(), &mut by4);
             transposed_acc_by8(active(), &mut by8);
-            transposed_acc_blocked(&m, [&v], [&mut blocked]);
+            transposed_acc_blocked(&m, [&v], [&mut blocked], Start::Out);
             matvec_transposed_acc(&m, &v, &mut public);
+            // From zero, whatever `out` held before (also with no active row at all).
+            let mut from_zero = start;
+            matvec_transposed_batch(&m, [&v], [&mut from_zero]);
+            let want_from_zero = sequential(&m, &v, [0.0; 157]).map(f32::to_bits);
+            assert_eq!(from_zero.map(f32::to_bits), want_from_zero, "{active_rows} active, = Mᵀv");
             assert_eq!(by4.map(f32::to_bits), want, "by 4, {active_rows} active");
             assert_eq!(by8.map(f32::to_bits), want, "by 8, {active_rows} active");
             assert_eq!(blocked.map(f32::to_bits), want, "blocked, {active_rows} active");
@@ -351,14 +404,18 @@ mod tests {
         fn check<const C: usize>(seed: u64) {
             let mut rng = SplitMix64::new(seed);
             let m: Matrix<13, C> = random_matrix(&mut rng);
-            let vs: [[f32; 13]; 3] = core::array::from_fn(|b| gains(&mut rng, 6 * b + 1));
+            let vs: [[f32; 13]; 3] = core::array::from_fn(|b| gains(&mut rng, 6 * b));
             let starts: [[f32; C]; 3] =
                 core::array::from_fn(|_| core::array::from_fn(|_| rng.uniform(-1.0, 1.0)));
             let mut outs = starts;
             matvec_transposed_acc_batch(&m, vs.each_ref(), outs.each_mut());
+            let mut from_zero = starts;
+            matvec_transposed_batch(&m, vs.each_ref(), from_zero.each_mut());
             for b in 0..3 {
                 let want = sequential(&m, &vs[b], starts[b]).map(f32::to_bits);
                 assert_eq!(outs[b].map(f32::to_bits), want, "{C} columns, vector {b}");
+                let want = sequential(&m, &vs[b], [0.0; C]).map(f32::to_bits);
+                assert_eq!(from_zero[b].map(f32::to_bits), want, "{C} columns, vector {b}, =");
             }
         }
         // Whole chunks: 25 (blocks and leftover chunks), 16 (whole blocks only), 0; tails

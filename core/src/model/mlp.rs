@@ -194,8 +194,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
     ) {
         self.backward_to_hidden(ws);
         if let Some(grad) = input_grad {
-            grad.fill(0.0);
-            linalg::matvec_transposed_acc(self.fc1_weight, &ws.hidden_grad, grad);
+            linalg::transposed::matvec_transposed_batch(self.fc1_weight, [&ws.hidden_grad], [grad]);
         }
         if let Some(p) = param_grad {
             for ((row, b), &g) in p.fc2_weight.iter_mut().zip(&mut p.fc2_bias).zip(&ws.logit_grad) {
@@ -249,11 +248,8 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
             *evaluation = Evaluation { prediction, objective: value };
         }
         let mut gradients = gradients;
-        for g in &mut gradients {
-            g.fill(0.0);
-        }
         let hidden_grads = ws.each_ref().map(|w| &w.hidden_grad);
-        linalg::matvec_transposed_acc_batch(
+        linalg::transposed::matvec_transposed_batch(
             self.fc1_weight,
             hidden_grads,
             gradients.each_mut().map(|g| &mut **g),

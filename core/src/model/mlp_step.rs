@@ -14,7 +14,9 @@ use super::{Evaluation, check_finite_input, check_finite_result};
 use crate::error::Error;
 use crate::linalg::matvec::{accumulate_columns, accumulate_tail};
 use crate::linalg::reduce::combine_lanes;
-use crate::linalg::transposed::{ActiveRows, BLOCK_CHUNKS, add_rows_to_columns, add_rows_to_tail};
+use crate::linalg::transposed::{
+    ActiveRows, BLOCK_CHUNKS, Start, add_rows_to_columns, add_rows_to_tail,
+};
 use crate::linalg::{self, LANES};
 use crate::objective::Objective;
 
@@ -53,19 +55,18 @@ impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'_, IN, HIDDEN,
             return self.evaluate_objective_in(x, objective, ws);
         }
         self.backward_to_hidden(ws);
-        let active = ActiveRows::of(&ws.hidden_grad);
+        let active = ActiveRows::of(self.fc1_weight, &ws.hidden_grad);
         let mut lane_sums = [[0.0f32; LANES]; HIDDEN];
-        *gradient = [0.0; IN];
         let whole_chunks = IN / LANES;
         let mut first = 0;
         while first < whole_chunks {
             let end = (first + BLOCK_CHUNKS).min(whole_chunks);
-            add_rows_to_columns(self.fc1_weight, &active, 0..active.len, first..end, gradient);
+            add_rows_to_columns(&active, 0..active.len, first..end, gradient, Start::Zero);
             update_block(x, gradient, first * LANES..end * LANES, &mut update)?;
             accumulate_columns(self.fc1_weight, x, first..end, &mut lane_sums);
             first = end;
         }
-        add_rows_to_tail(self.fc1_weight, &active, 0..active.len, gradient);
+        add_rows_to_tail(&active, 0..active.len, gradient, Start::Zero);
         update_block(x, gradient, whole_chunks * LANES..IN, &mut update)?;
         accumulate_tail(self.fc1_weight, x, &mut lane_sums);
         check_finite_input(x)?;
