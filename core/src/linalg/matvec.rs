@@ -4,7 +4,7 @@
 //! [parent module](super), however the rows are blocked.
 
 use super::Matrix;
-use super::reduce::{LANES, combine_lanes, dot_lanes};
+use super::reduce::{LANES, combine_lanes, combine_lanes_of_rows, dot_lanes};
 use super::transposed::BLOCK_CHUNKS;
 
 /// `out[r] = dot(m[r], x) + bias[r]` for every row `r`.
@@ -187,7 +187,7 @@ fn dot_rows<const N: usize, const C: usize>(
     let mut acc = [[0.0f32; LANES]; N];
     accumulate_chunks(rows, x, chunks, &mut acc);
     accumulate_tail(rows, x, &mut acc);
-    acc.map(combine_lanes)
+    combine_lanes_of_rows(acc)
 }
 
 /// Adds the products of the whole chunks `chunks` (increasing) of each row and `x` to that

@@ -97,20 +97,19 @@ pub(crate) struct ActiveRows<'m, const R: usize, const C: usize> {
 impl<'m, const R: usize, const C: usize> ActiveRows<'m, R, C> {
     pub(crate) fn of(m: &'m Matrix<R, C>, v: &[f32; R]) -> Self {
         // Every slot starts as some row of `m` and the active ones are moved to the front.
-        let mut active = Self { rows: m.each_ref(), gains: [0.0; R], len: 0 };
+        let (mut rows, mut gains, mut len) = (m.each_ref(), [0.0; R], 0);
         // Written unconditionally and kept by counting, without a branch on `g`: which
         // units are active changes from input to input, and a branch on it would be
-        // mispredicted for about a quarter of the rows.
+        // mispredicted for about a quarter of the rows. (`len` is a local so that it stays
+        // in a register.)
         for (row, &g) in m.iter().zip(v) {
-            if let (Some(slot), Some(gain)) =
-                (active.rows.get_mut(active.len), active.gains.get_mut(active.len))
-            {
+            if let (Some(slot), Some(gain)) = (rows.get_mut(len), gains.get_mut(len)) {
                 *slot = row;
                 *gain = g;
             }
-            active.len += usize::from(g != 0.0);
+            len += usize::from(g != 0.0);
         }
-        active
+        Self { rows, gains, len }
     }
 
     /// The active rows numbered `range` (clipped to those there are), with their gains.
