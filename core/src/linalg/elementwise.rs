@@ -69,9 +69,11 @@ pub fn first_non_finite(x: &[f32]) -> Option<usize> {
     rest.iter().position(|v| !v.is_finite()).map(|i| start + i)
 }
 
-/// Block size of [`first_non_finite`]'s branch-free scan: 64 checks (eight AVX registers)
-/// per branch; the elements after the last whole block are checked one by one.
-const FINITE_BLOCK: usize = 64;
+/// Block size of [`first_non_finite`]'s branch-free scan; the elements after the last whole
+/// block are checked one by one. 64 checks (eight AVX registers) per branch on vector
+/// targets; 16 on the Cortex-M4F, where the scan is unrolled at every call site and 64
+/// would add 19 KB of code to the firmware to save 2% of its instructions.
+const FINITE_BLOCK: usize = if cfg!(target_arch = "arm") { 16 } else { 64 };
 
 #[cfg(test)]
 mod tests {
