@@ -46,17 +46,24 @@ pub fn combine_lanes(s: [f32; LANES]) -> f32 {
 /// [`combine_lanes`] of every row's lane sums: `out[r] = combine_lanes(sums[r])`, the same
 /// bits.
 ///
-/// On x86_64 with AVX, eight rows are combined at once (see [`combine_eight_rows`]) instead
-/// of by eight calls.
+/// On x86_64 with AVX, whole groups of eight rows are combined at once (see
+/// [`combine_eight_rows`]) instead of by eight calls; the rows after them one at a time.
 #[inline]
 pub(crate) fn combine_lanes_of_rows<const N: usize>(sums: [[f32; LANES]; N]) -> [f32; N] {
-    if cfg!(all(target_arch = "x86_64", target_feature = "avx"))
-        && let Ok(eight) = <[[f32; LANES]; 8]>::try_from(&sums[..])
-        && let Ok(out) = <[f32; N]>::try_from(&combine_eight_rows(eight)[..])
-    {
-        return out;
+    let mut out = [0.0; N];
+    let (out_blocks, out_tail) = out.as_chunks_mut::<8>();
+    let (sum_blocks, sum_tail) = sums.as_chunks::<8>();
+    for (o, s) in out_blocks.iter_mut().zip(sum_blocks) {
+        *o = if cfg!(all(target_arch = "x86_64", target_feature = "avx")) {
+            combine_eight_rows(*s)
+        } else {
+            s.map(combine_lanes)
+        };
     }
-    sums.map(combine_lanes)
+    for (o, &s) in out_tail.iter_mut().zip(sum_tail) {
+        *o = combine_lanes(s);
+    }
+    out
 }
 
 /// [`combine_lanes`] of eight rows, one level of the tree at a time across the rows.

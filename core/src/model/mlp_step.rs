@@ -13,7 +13,7 @@ use super::mlp::{Mlp, MlpWorkspace};
 use super::{Evaluation, check_finite_input, check_finite_result};
 use crate::error::Error;
 use crate::linalg::matvec::{accumulate_columns, accumulate_tail};
-use crate::linalg::reduce::{combine_lanes, combine_lanes_of_rows};
+use crate::linalg::reduce::combine_lanes_of_rows;
 use crate::linalg::transposed::{
     ActiveRows, BLOCK_CHUNKS, Start, add_rows_to_columns, add_rows_to_tail,
 };
@@ -70,16 +70,9 @@ impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'_, IN, HIDDEN,
         update_block(x, gradient, whole_chunks * LANES..IN, &mut update)?;
         accumulate_tail(self.fc1_weight, x, &mut lane_sums);
         check_finite_input(x)?;
-        let (sum_blocks, sum_tail) = lane_sums.as_chunks::<8>();
-        let (pre_blocks, pre_tail) = ws.pre_activation.as_chunks_mut::<8>();
-        for (pre, sums) in pre_blocks.iter_mut().zip(sum_blocks) {
-            *pre = combine_lanes_of_rows(*sums);
-        }
-        for (pre, &sums) in pre_tail.iter_mut().zip(sum_tail) {
-            *pre = combine_lanes(sums);
-        }
-        for (a, b) in ws.pre_activation.iter_mut().zip(self.fc1_bias) {
-            *a += b;
+        let sums = combine_lanes_of_rows(lane_sums);
+        for ((a, s), b) in ws.pre_activation.iter_mut().zip(sums).zip(self.fc1_bias) {
+            *a = s + b;
         }
         let prediction = self.forward_from_pre_activation(ws)?;
         let objective = objective.evaluate(&prediction, &mut ws.logit_grad)?;
