@@ -5,7 +5,7 @@
 //! done one after the other the two passes each stream it from L2. When the update is
 //! element-wise, both are done one block of columns at a time instead — the gradient of
 //! the block, its update, and its share of every row's lane sums — and the block of `W₁`
-//! (16 KB) is still in L1 for the forward pass. Every sum is accumulated in the order
+//! (24 KB) is still in L1 for the forward pass. Every sum is accumulated in the order
 //! documented in [`linalg`](crate::linalg), so the result is the same bits (tested). Only
 //! with AVX; other targets do the passes one after the other.
 
