@@ -10,7 +10,7 @@ bash scripts/firmware-assets.sh
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 cargo test -p nudge-core --features micromath
-# With AVX the kernel takes wider blocks (8 rows, 8 column chunks); the same bits are
+# With AVX the kernel takes wider blocks (8 rows, 12 column chunks); the same bits are
 # required, so test that build too, against the firmware as well. `native` is the CPU
 # the benchmarks use; on a machine without AVX it repeats the portable build.
 CARGO_TARGET_DIR=target/native RUSTFLAGS="-C target-cpu=native" \
