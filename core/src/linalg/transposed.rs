@@ -13,8 +13,8 @@ use super::reduce::LANES;
 /// Chunks of [`LANES`] columns whose sums stay in registers while every active row is added
 /// to them: 12 with AVX's sixteen 8-float registers (the sums, the row's gain and a
 /// product; 12 rather than 8 spreads each row's loop overhead over more chunks, 2% fewer
-/// instructions per gradient), 4 with 16-byte registers (two per chunk). On the Cortex-M4F the rows are taken four at a time instead (see
-/// [`matvec_transposed_acc`]).
+/// instructions per gradient), 4 with 16-byte registers (two per chunk). On the Cortex-M4F
+/// the rows are taken four at a time instead (see [`matvec_transposed_acc`]).
 pub const BLOCK_CHUNKS: usize = if cfg!(target_feature = "avx") { 12 } else { 4 };
 
 /// `out[c] += Σ_r v[r]·m[r][c]` in the order of the [module docs](self).
