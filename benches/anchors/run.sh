@@ -46,7 +46,7 @@ done
 echo
 echo "summary ($rounds rounds of 20 runs of 1,000 images; one core):"
 awk '{
-    name = $1 " " $2; fastest = $4; median = $(index($0, "median") ? 0 : 0)
+    name = $1 " " $2; fastest = $4
     for (i = 1; i <= NF; i++) if ($i == "median") median = $(i + 1)
     if (!(name in best) || fastest < best[name]) best[name] = fastest
     medians[name] = medians[name] " " median

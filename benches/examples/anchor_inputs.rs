@@ -15,12 +15,13 @@
 //! - `grads.f32`: the kernel's `∇ₓ log softmax(z)[3]` for each digit, `[1000][784]`;
 //! - `log_probs.f32`: `log softmax(z)[3]` for each digit, `[1000]`.
 //!
-//! Each file is written beside its final name and renamed into place, so none is ever
-//! left half-written.
+//! Each file is written beside its final name and renamed into place (the CLI's
+//! `fsutil::write_atomic`), so none is ever left half-written.
 
 use nudge_benches::{IN, MODEL_SEED, TARGET, images, kernel_forward_input_grad, random_params};
 use nudge_core::Classifier;
-use std::path::{Path, PathBuf};
+use nudge_host::fsutil;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 const H: usize = 64;
@@ -49,11 +50,11 @@ fn run() -> Result<(), String> {
         }
     }
     let dir = dir.ok_or("usage: anchor_inputs DIR [--force]")?;
-    let existing = FILES.iter().map(|f| dir.join(f)).find(|p| p.exists());
-    if let (false, Some(existing)) = (force, existing) {
-        return Err(format!("{} exists (use --force to replace it)", existing.display()));
-    }
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // Before the work, so that a refusal comes at once.
+    for file in FILES {
+        fsutil::check_writable(&dir.join(file), force).map_err(|e| e.to_string())?;
+    }
 
     let params = random_params::<H>(MODEL_SEED);
     let model = params.as_model();
@@ -66,24 +67,11 @@ fn run() -> Result<(), String> {
     }
 
     let model_values: Vec<f32> = model.parts().concat();
-    write_f32s(&dir.join(FILES[0]), &model_values)?;
-    write_f32s(&dir.join(FILES[1]), xs.as_flattened())?;
-    write_f32s(&dir.join(FILES[2]), grads.as_flattened())?;
-    write_f32s(&dir.join(FILES[3]), &log_probs)?;
+    let contents = [&model_values[..], xs.as_flattened(), grads.as_flattened(), &log_probs];
+    for (file, values) in FILES.iter().zip(contents) {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        fsutil::write_atomic(&dir.join(file), &bytes, force).map_err(|e| e.to_string())?;
+    }
     println!("wrote {} (784-{H}-10, target class {TARGET}, {N} {source})", dir.display());
     Ok(())
-}
-
-/// Writes `values` as little-endian f32 to `path`, through a temporary file in the same
-/// directory that is renamed into place.
-fn write_f32s(path: &Path, values: &[f32]) -> Result<(), String> {
-    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp-{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let result = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        format!("{}: {e}", path.display())
-    })
 }

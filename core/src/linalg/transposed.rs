@@ -191,9 +191,7 @@ pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
 ) {
     let mut first = chunks.start;
     while first + BLOCK_CHUNKS <= chunks.end {
-        if let Some(sums) = chunk_block::<C, BLOCK_CHUNKS>(out, first) {
-            add_active_rows(active, rows.clone(), first, sums, start);
-        }
+        add_rows_to_chunk_block::<R, C, BLOCK_CHUNKS>(active, rows.clone(), first, out, start);
         first += BLOCK_CHUNKS;
     }
     // The chunks left (fewer than a block) in narrower blocks, each one pass over the rows
@@ -203,26 +201,28 @@ pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
         if width < BLOCK_CHUNKS && first + width <= chunks.end {
             let rows = rows.clone();
             match width {
-                8 => add_rows_to_narrow_block::<R, C, 8>(active, rows, first, out, start),
-                4 => add_rows_to_narrow_block::<R, C, 4>(active, rows, first, out, start),
-                2 => add_rows_to_narrow_block::<R, C, 2>(active, rows, first, out, start),
-                _ => add_rows_to_narrow_block::<R, C, 1>(active, rows, first, out, start),
+                8 => add_rows_to_chunk_block::<R, C, 8>(active, rows, first, out, start),
+                4 => add_rows_to_chunk_block::<R, C, 4>(active, rows, first, out, start),
+                2 => add_rows_to_chunk_block::<R, C, 2>(active, rows, first, out, start),
+                _ => add_rows_to_chunk_block::<R, C, 1>(active, rows, first, out, start),
             }
             first += width;
         }
     }
 }
 
-/// [`add_active_rows`] over the `W` chunks of `out` from chunk `first` on.
+/// [`add_active_rows`] over the `W` chunks of `out` from chunk `first` on (nothing if `out`
+/// does not have them all).
 #[inline]
-fn add_rows_to_narrow_block<const R: usize, const C: usize, const W: usize>(
+fn add_rows_to_chunk_block<const R: usize, const C: usize, const W: usize>(
     active: &ActiveRows<'_, R, C>,
     rows: core::ops::Range<usize>,
     first: usize,
     out: &mut [f32; C],
     start: Start,
 ) {
-    if let Some(sums) = chunk_block::<C, W>(out, first) {
+    let block = out.as_chunks_mut::<LANES>().0.get_mut(first..first + W);
+    if let Some(Ok(sums)) = block.map(<&mut [[f32; LANES]; W]>::try_from) {
         add_active_rows(active, rows, first, sums, start);
     }
 }
@@ -242,19 +242,7 @@ fn add_rows_to_block<const R: usize, const C: usize>(
     out: &mut [f32; C],
     start: Start,
 ) {
-    if let Some(sums) = chunk_block::<C, BLOCK_CHUNKS>(out, first) {
-        add_active_rows(active, 0..active.len, first, sums, start);
-    }
-}
-
-/// The `W` chunks of `out` from chunk `first` on, if `out` has them all.
-#[inline]
-fn chunk_block<const C: usize, const W: usize>(
-    out: &mut [f32; C],
-    first: usize,
-) -> Option<&mut [[f32; LANES]; W]> {
-    let block = out.as_chunks_mut::<LANES>().0.get_mut(first..first + W)?;
-    block.try_into().ok()
+    add_rows_to_chunk_block::<R, C, BLOCK_CHUNKS>(active, 0..active.len, first, out, start);
 }
 
 /// `out[c] += Σ v·m[r][c]` (or `=`, with [`Start::Zero`]) over the active rows numbered
