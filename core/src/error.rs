@@ -5,6 +5,8 @@
 
 use core::fmt;
 
+use crate::network::NetworkProblem;
+
 /// Everything that can go wrong in the kernel.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,6 +60,30 @@ pub enum Error {
         /// The alignment the layout needs, in bytes.
         required: usize,
     },
+    /// A network description is inconsistent (see [`NetworkProblem`]).
+    InvalidNetwork {
+        /// The offending layer (0-based), or `None` for the header or the network as a whole.
+        layer: Option<usize>,
+        /// What is wrong.
+        problem: NetworkProblem,
+    },
+    /// A buffer handed to a network has the wrong number of elements.
+    Length {
+        /// Which buffer: `"input"`, `"logit gradient"`, `"input gradient"`, ….
+        what: &'static str,
+        /// The number of elements the network needs.
+        expected: usize,
+        /// The number of elements given.
+        found: usize,
+    },
+    /// The caller's arena is smaller than the network's
+    /// [`arena_len`](crate::network::Network::arena_len).
+    ArenaTooSmall {
+        /// f32 elements needed.
+        needed: usize,
+        /// f32 elements given.
+        found: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -85,6 +111,16 @@ impl fmt::Display for Error {
             }
             Error::Misaligned { required } => {
                 write!(f, "model bytes are not aligned to {required} bytes")
+            }
+            Error::InvalidNetwork { layer: Some(layer), problem } => {
+                write!(f, "layer {layer}: {problem}")
+            }
+            Error::InvalidNetwork { layer: None, problem } => write!(f, "network: {problem}"),
+            Error::Length { what, expected, found } => {
+                write!(f, "{what} has {found} elements, the network needs {expected}")
+            }
+            Error::ArenaTooSmall { needed, found } => {
+                write!(f, "arena has {found} f32 elements, the network needs {needed}")
             }
         }
     }

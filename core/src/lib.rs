@@ -25,6 +25,7 @@ pub mod error;
 pub mod linalg;
 pub mod math;
 pub mod model;
+pub mod network;
 pub mod objective;
 pub mod rng;
 
@@ -33,4 +34,5 @@ pub use attack::{
 };
 pub use error::Error;
 pub use model::{Classifier, LogisticRegression, Mlp, MlpParams, MlpWorkspace, Prediction};
+pub use network::{LayerSpec, Network, Shape, Window};
 pub use objective::{Goal, Objective};

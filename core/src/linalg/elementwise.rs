@@ -11,6 +11,15 @@ pub fn add_scaled<const N: usize>(y: &mut [f32; N], a: f32, x: &[f32; N]) {
     }
 }
 
+/// `dst[i] = src[i]` for every `i` both have (a copy that cannot panic on a length
+/// mismatch, unlike `copy_from_slice`; callers pass equal lengths).
+#[inline]
+pub fn copy(dst: &mut [f32], src: &[f32]) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = s;
+    }
+}
+
 /// Clamps every element into `[lo, hi]` with [`clamp_scalar`]. `lo ≤ hi` is the caller's
 /// contract.
 #[inline]

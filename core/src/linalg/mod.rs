@@ -26,7 +26,7 @@ pub mod norms;
 pub mod reduce;
 pub mod transposed;
 
-pub use elementwise::{add_scaled, clamp, clamp_scalar, first_non_finite, relu, sign};
+pub use elementwise::{add_scaled, clamp, clamp_scalar, copy, first_non_finite, relu, sign};
 pub use matvec::{matvec, matvec_batch};
 pub use norms::{l0_distance, l2_distance, l2_norm, linf_distance};
 pub use reduce::{LANES, dot, sum_squares};

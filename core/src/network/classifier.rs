@@ -1,0 +1,147 @@
+//! A [`Network`] as a [`Classifier`], so that every attack runs on it unchanged.
+//!
+//! The trait's sizes are compile-time (`IN` inputs, `OUT` classes); a network's are checked
+//! against them once, by [`Network::classifier`]. The workspace is an arena of the caller's
+//! choosing ([`ArenaStorage`]): a fixed array on a device, a heap buffer on a host.
+
+use core::marker::PhantomData;
+
+use super::Network;
+use crate::error::Error;
+use crate::model::{Classifier, Evaluation, Prediction, check_finite_result};
+use crate::objective::Objective;
+
+/// Storage that can serve as a network's arena: `len` f32 elements, zeroed.
+///
+/// Implemented for `[f32; N]` (a fixed buffer: `zeroed` ignores `len`, and a pass fails with
+/// [`Error::ArenaTooSmall`] if `N` is too small — [`Network::classifier`] checks that up
+/// front). A host implements it for its own heap buffer type.
+pub trait ArenaStorage {
+    /// A zeroed arena of at least `len` elements, if this storage can hold that many.
+    fn zeroed(len: usize) -> Self;
+    /// The elements.
+    fn as_mut_slice(&mut self) -> &mut [f32];
+    /// Whether `zeroed(len)` holds at least `len` elements.
+    fn can_hold(len: usize) -> bool;
+}
+
+impl<const N: usize> ArenaStorage for [f32; N] {
+    fn zeroed(_len: usize) -> Self {
+        [0.0; N]
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        self
+    }
+    fn can_hold(len: usize) -> bool {
+        len <= N
+    }
+}
+
+/// Scratch space of a [`NetworkClassifier`]: the arena and the logit gradient.
+#[derive(Debug, Clone)]
+pub struct NetworkWorkspace<A, const OUT: usize> {
+    /// The network's arena.
+    pub arena: A,
+    logit_grad: [f32; OUT],
+}
+
+impl<A: ArenaStorage, const OUT: usize> NetworkWorkspace<A, OUT> {
+    /// A zeroed workspace for `network`.
+    pub fn new(network: &Network<'_>) -> Self {
+        Self { arena: A::zeroed(network.arena_len()), logit_grad: [0.0; OUT] }
+    }
+}
+
+/// A network of `IN` inputs and `OUT` classes, with arenas of type `A`; made by
+/// [`Network::classifier`].
+#[derive(Debug, Clone, Copy)]
+pub struct NetworkClassifier<'n, 'w, A, const IN: usize, const OUT: usize> {
+    network: &'n Network<'w>,
+    arena: PhantomData<fn() -> A>,
+}
+
+impl<'w> Network<'w> {
+    /// This network as a [`Classifier<IN, OUT>`], with workspaces of arena type `A`. Fails
+    /// with [`Error::Length`] if the network does not take `IN` inputs or give `OUT`
+    /// logits, or [`Error::ArenaTooSmall`] if `A` cannot hold [`arena_len`](Self::arena_len).
+    pub fn classifier<A: ArenaStorage, const IN: usize, const OUT: usize>(
+        &self,
+    ) -> Result<NetworkClassifier<'_, 'w, A, IN, OUT>, Error> {
+        if self.input_len() != IN {
+            return Err(Error::Length { what: "input", expected: self.input_len(), found: IN });
+        }
+        if self.classes() != OUT {
+            return Err(Error::Length { what: "logits", expected: self.classes(), found: OUT });
+        }
+        if !A::can_hold(self.arena_len()) {
+            return Err(Error::ArenaTooSmall { needed: self.arena_len(), found: 0 });
+        }
+        Ok(NetworkClassifier { network: self, arena: PhantomData })
+    }
+}
+
+impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'_, 'w, A, IN, OUT> {
+    /// The network.
+    pub fn network(&self) -> &Network<'w> {
+        self.network
+    }
+
+    /// Adds `∇θJ` for `objective` at `x` to `grad` (the network's parameter layout), and
+    /// returns the prediction and `J`. Training minimises `Objective::Untargeted`, the
+    /// cross-entropy.
+    pub fn accumulate_parameter_gradient(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut NetworkWorkspace<A, OUT>,
+        grad: &mut [f32],
+    ) -> Result<Evaluation<OUT>, Error> {
+        let evaluation = self.evaluate(x, objective, ws)?;
+        let arena = ws.arena.as_mut_slice();
+        self.network.backward(x, arena, &ws.logit_grad, None, Some(grad))?;
+        Ok(evaluation)
+    }
+
+    /// Forward pass and `J`, leaving `∂J/∂z` in the workspace.
+    fn evaluate(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut NetworkWorkspace<A, OUT>,
+    ) -> Result<Evaluation<OUT>, Error> {
+        let prediction = self.predict(x, ws)?;
+        let value = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+        Ok(Evaluation { prediction, objective: value })
+    }
+}
+
+impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
+    for NetworkClassifier<'_, '_, A, IN, OUT>
+{
+    type Workspace = NetworkWorkspace<A, OUT>;
+
+    fn workspace(&self) -> Self::Workspace {
+        NetworkWorkspace::new(self.network)
+    }
+
+    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
+        let logits = self.network.forward(x, ws.arena.as_mut_slice())?;
+        let mut z = [0.0; OUT];
+        crate::linalg::copy(&mut z, logits);
+        Prediction::from_logits(z)
+    }
+
+    fn input_gradient(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+    ) -> Result<Evaluation<OUT>, Error> {
+        let evaluation = self.evaluate(x, objective, ws)?;
+        let arena = ws.arena.as_mut_slice();
+        self.network.backward(x, arena, &ws.logit_grad, Some(gradient), None)?;
+        check_finite_result(gradient)?;
+        Ok(evaluation)
+    }
+}

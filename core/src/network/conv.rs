@@ -1,0 +1,191 @@
+//! 2-D convolution (cross-correlation, as `nn.Conv2d` with `groups = 1`, no dilation) with
+//! zero padding, NCHW, weight `[O][C][KH][KW]`.
+//!
+//! Forward: `y[o][oy][ox] = (Σ_{c, ky, kx} W[o][c][ky][kx]·x[c][oy·sh+ky−ph][ox·sw+kx−pw]) + b[o]`.
+//! The sum starts at `+0` and adds one rounded product at a time in increasing `(c, ky, kx)`;
+//! taps that fall in the padding are skipped, which is exact (they would add `±0` to a sum
+//! that is never `−0`). The bias is added last.
+//!
+//! Backward, from `δy`:
+//! * `∇ₓJ[c][iy][ix] = Σ W[o][c][ky][kx]·δy[o][oy][ox]` over the taps that read `(c, iy, ix)`,
+//!   from `+0` in increasing `(o, ky, kx)`;
+//! * `∇W[o][c][ky][kx] += Σ_{oy, ox} δy[o][oy][ox]·x[c][iy][ix]` and `∇b[o] += Σ δy[o]`, each
+//!   sum from `+0` in row-major `(oy, ox)` order, then added to the gradient once.
+//!
+//! The loops run over output planes, so the innermost loop walks one row of the output (and,
+//! at stride 1, one contiguous row of the input), which vectorises; the order of the
+//! additions into any one element is the one above on every target.
+
+use super::{Layer, LayerSpec};
+
+/// The geometry of one convolution, from its validated layer.
+#[derive(Clone, Copy)]
+struct Geometry {
+    channels: usize,
+    height: usize,
+    width: usize,
+    out_height: usize,
+    out_width: usize,
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    padding: [usize; 2],
+}
+
+impl Geometry {
+    fn of(layer: &Layer<'_>) -> Option<Self> {
+        let LayerSpec::Conv2d { window, padding, .. } = layer.spec else {
+            return None;
+        };
+        Some(Self {
+            channels: layer.input.channels,
+            height: layer.input.height,
+            width: layer.input.width,
+            out_height: layer.output.height,
+            out_width: layer.output.width,
+            kernel: window.kernel,
+            stride: window.stride,
+            padding,
+        })
+    }
+
+    /// The outputs `o` along one axis whose tap `k` reads inside the input
+    /// (`0 ≤ o·s + k − p < n`), as a range `lo..hi`, and the input index of `lo`.
+    fn span(n: usize, n_out: usize, k: usize, s: usize, p: usize) -> (usize, usize, usize) {
+        let lo = if k >= p { 0 } else { (p - k).div_ceil(s) };
+        let hi = if n + p > k { ((n + p - 1 - k) / s + 1).min(n_out) } else { 0 };
+        let first_input = (lo * s + k).saturating_sub(p);
+        (lo, hi.max(lo), first_input)
+    }
+
+    /// Calls `f(ky, kx, oy_range, ox_range, iy0, ix0)` for every tap.
+    fn for_each_tap(&self, mut f: impl FnMut(usize, usize, Tap)) {
+        for ky in 0..self.kernel[0] {
+            let (oy_lo, oy_hi, iy0) =
+                Self::span(self.height, self.out_height, ky, self.stride[0], self.padding[0]);
+            for kx in 0..self.kernel[1] {
+                let (ox_lo, ox_hi, ix0) =
+                    Self::span(self.width, self.out_width, kx, self.stride[1], self.padding[1]);
+                f(ky, kx, Tap { oy: oy_lo..oy_hi, ox: ox_lo..ox_hi, iy0, ix0 });
+            }
+        }
+    }
+}
+
+/// The outputs one kernel tap touches and the input element the first of them reads.
+struct Tap {
+    oy: core::ops::Range<usize>,
+    ox: core::ops::Range<usize>,
+    iy0: usize,
+    ix0: usize,
+}
+
+/// The output row `oy` of a plane and the input row it reads at this tap, both as the
+/// element ranges the tap touches: `(out[ox_lo..ox_hi], in[ix0..])` stepping by the stride.
+fn rows<'a, 'b>(
+    g: &Geometry,
+    tap: &Tap,
+    oy: usize,
+    out_plane: &'a mut [f32],
+    in_plane: &'b [f32],
+) -> Option<(&'a mut [f32], &'b [f32])> {
+    let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
+    let out_row = out_plane.get_mut(oy * g.out_width..)?.get_mut(tap.ox.clone())?;
+    let in_row = in_plane.get(iy * g.width..(iy + 1) * g.width)?.get(tap.ix0..)?;
+    Some((out_row, in_row))
+}
+
+/// `y = conv(x) + b`.
+pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
+    let Some(g) = Geometry::of(layer) else { return };
+    let (in_plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    let per_output = g.channels * g.kernel[0] * g.kernel[1];
+    let planes = y.chunks_exact_mut(out_plane.max(1));
+    let filters = layer.weight.chunks_exact(per_output.max(1));
+    for ((plane, filter), &b) in planes.zip(filters).zip(layer.bias) {
+        plane.fill(0.0);
+        let kernels = filter.chunks_exact(g.kernel[0] * g.kernel[1]);
+        for (input, kernel) in x.chunks_exact(in_plane.max(1)).zip(kernels) {
+            g.for_each_tap(|ky, kx, tap| {
+                let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
+                for oy in tap.oy.clone() {
+                    let Some((out_row, in_row)) = rows(&g, &tap, oy, plane, input) else { return };
+                    let taps = in_row.iter().step_by(g.stride[1]);
+                    for (o, &v) in out_row.iter_mut().zip(taps) {
+                        *o += w * v;
+                    }
+                }
+            });
+        }
+        for o in plane.iter_mut() {
+            *o += b;
+        }
+    }
+}
+
+/// `∇ₓJ` into `din`; `∇W`, `∇b` added into `params`.
+pub(super) fn backward(
+    layer: &Layer<'_>,
+    x: &[f32],
+    dout: &[f32],
+    din: Option<&mut [f32]>,
+    params: Option<(&mut [f32], &mut [f32])>,
+) {
+    let Some(g) = Geometry::of(layer) else { return };
+    let (in_plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
+    let taps = g.kernel[0] * g.kernel[1];
+    let per_output = g.channels * taps;
+    if let Some((gw, gb)) = params {
+        let planes = dout.chunks_exact(out_plane.max(1));
+        for ((delta, filter), b) in planes.zip(gw.chunks_exact_mut(per_output.max(1))).zip(gb) {
+            *b += delta.iter().fold(0.0, |s, &d| s + d);
+            let kernels = filter.chunks_exact_mut(taps.max(1));
+            for (input, kernel) in x.chunks_exact(in_plane.max(1)).zip(kernels) {
+                g.for_each_tap(|ky, kx, tap| {
+                    let mut sum = 0.0f32;
+                    for oy in tap.oy.clone() {
+                        let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
+                        let (Some(d_row), Some(in_row)) = (
+                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone())),
+                            input
+                                .get(iy * g.width..(iy + 1) * g.width)
+                                .and_then(|r| r.get(tap.ix0..)),
+                        ) else {
+                            return;
+                        };
+                        for (&d, &v) in d_row.iter().zip(in_row.iter().step_by(g.stride[1])) {
+                            sum += d * v;
+                        }
+                    }
+                    if let Some(w) = kernel.get_mut(ky * g.kernel[1] + kx) {
+                        *w += sum;
+                    }
+                });
+            }
+        }
+    }
+    if let Some(din) = din {
+        din.fill(0.0);
+        let planes = dout.chunks_exact(out_plane.max(1));
+        for (delta, filter) in planes.zip(layer.weight.chunks_exact(per_output.max(1))) {
+            let kernels = filter.chunks_exact(taps.max(1));
+            for (grad, kernel) in din.chunks_exact_mut(in_plane.max(1)).zip(kernels) {
+                g.for_each_tap(|ky, kx, tap| {
+                    let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
+                    for oy in tap.oy.clone() {
+                        let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
+                        let (Some(d_row), Some(g_row)) = (
+                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone())),
+                            grad.get_mut(iy * g.width..(iy + 1) * g.width)
+                                .and_then(|r| r.get_mut(tap.ix0..)),
+                        ) else {
+                            return;
+                        };
+                        for (v, &d) in g_row.iter_mut().step_by(g.stride[1]).zip(d_row) {
+                            *v += w * d;
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
