@@ -1,7 +1,8 @@
 //! Proof by linking that the kernel cannot panic.
 //!
 //! This binary calls every kernel entry point the firmware uses — the checked byte view of
-//! a model, the forward pass, the input gradient, and each attack — on inputs the optimizer
+//! a model, the forward pass, the input gradient, and each attack, and the same for a
+//! network read from a blob — on inputs the optimizer
 //! cannot see (`black_box`), so no check can be folded away. Its panic handler calls a
 //! function that exists nowhere: if any panic path (bounds check, `unwrap`, overflow, division)
 //! is still reachable after optimisation, the link fails with
@@ -12,7 +13,9 @@
 use core::hint::black_box;
 use core::panic::PanicInfo;
 use nudge_core::attack::AttackScratch;
-use nudge_core::{Attack, Classifier, Fgsm, Goal, GradientAscent, Mlp, Objective, PgdL2, PgdLinf};
+use nudge_core::{
+    Attack, Classifier, Fgsm, Goal, GradientAscent, Mlp, Network, Objective, PgdL2, PgdLinf,
+};
 
 type Model<'w> = Mlp<'w, 784, 64, 10>;
 
@@ -53,6 +56,28 @@ fn exercise() {
     let _ = black_box(pgd.run(&model, &x, goal, &mut adversarial, &mut scratch, &mut trace));
     let pgd2 = black_box(PgdL2::new(black_box(1.0), 0.1, 40));
     let _ = black_box(pgd2.run(&model, &x, goal, &mut adversarial, &mut scratch, &mut ()));
+    black_box(&adversarial);
+    exercise_network();
+}
+
+/// A network from a blob: the view, both passes, and an attack through the classifier.
+fn exercise_network() {
+    let bytes: &[u8] = black_box(&MODEL.0[..]);
+    let Ok(network) = Network::from_bytes(bytes) else { return };
+    let mut arena = [0.0f32; 4096];
+    let x: [f32; 784] = black_box([0.5f32; 784]);
+    let _ = black_box(network.forward(&x, &mut arena).map(|z| z.len()));
+    let mut dx = [0.0f32; 784];
+    let mut dtheta = [0.0f32; 64];
+    let logit_grad: [f32; 10] = black_box([0.1; 10]);
+    let _ =
+        black_box(network.backward(&x, &mut arena, &logit_grad, Some(&mut dx), Some(&mut dtheta)));
+    let Ok(classifier) = network.classifier::<[f32; 4096], 784, 10>() else { return };
+    let goal = Goal::untargeted(black_box(3));
+    let mut adversarial = [0.0f32; 784];
+    let mut scratch = AttackScratch::for_model(&classifier);
+    let pgd = black_box(PgdLinf::new(0.1, 0.01, 40));
+    let _ = black_box(pgd.run(&classifier, &x, goal, &mut adversarial, &mut scratch, &mut ()));
     black_box(&adversarial);
 }
 

@@ -51,6 +51,8 @@ impl Geometry {
     /// The outputs `o` along one axis whose tap `k` reads inside the input
     /// (`0 ≤ o·s + k − p < n`), as a range `lo..hi`, and the input index of `lo`.
     fn span(n: usize, n_out: usize, k: usize, s: usize, p: usize) -> (usize, usize, usize) {
+        // Validated strides are ≥ 1; `max` lets the compiler see it (no division panic).
+        let s = s.max(1);
         let lo = if k >= p { 0 } else { (p - k).div_ceil(s) };
         let hi = if n + p > k { ((n + p - 1 - k) / s + 1).min(n_out) } else { 0 };
         let first_input = (lo * s + k).saturating_sub(p);
@@ -94,22 +96,36 @@ fn rows<'a, 'b>(
     Some((out_row, in_row))
 }
 
+/// `n` consecutive elements of `v` starting at `i·n` (a plane, a filter, a kernel).
+///
+/// Index arithmetic with `get` rather than zipped `chunks_exact` iterators: LLVM keeps the
+/// latter's length division out of line at `opt-level = "s"`, where a zero divisor it
+/// cannot rule out is a reachable panic.
+fn part(v: &[f32], i: usize, n: usize) -> &[f32] {
+    v.get(i * n..(i + 1) * n).unwrap_or(&[])
+}
+
+/// [`part`], mutable.
+fn part_mut(v: &mut [f32], i: usize, n: usize) -> &mut [f32] {
+    v.get_mut(i * n..(i + 1) * n).unwrap_or(&mut [])
+}
+
 /// `y = conv(x) + b`.
 pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
     let Some(g) = Geometry::of(layer) else { return };
     let (in_plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
-    let per_output = g.channels * g.kernel[0] * g.kernel[1];
-    let planes = y.chunks_exact_mut(out_plane.max(1));
-    let filters = layer.weight.chunks_exact(per_output.max(1));
-    for ((plane, filter), &b) in planes.zip(filters).zip(layer.bias) {
+    let taps = g.kernel[0] * g.kernel[1];
+    for (o, &b) in layer.bias.iter().enumerate() {
+        let plane = part_mut(y, o, out_plane);
         plane.fill(0.0);
-        let kernels = filter.chunks_exact(g.kernel[0] * g.kernel[1]);
-        for (input, kernel) in x.chunks_exact(in_plane.max(1)).zip(kernels) {
+        let filter = part(layer.weight, o, g.channels * taps);
+        for c in 0..g.channels {
+            let (input, kernel) = (part(x, c, in_plane), part(filter, c, taps));
             g.for_each_tap(|ky, kx, tap| {
                 let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
                 for oy in tap.oy.clone() {
                     let Some((out_row, in_row)) = rows(&g, &tap, oy, plane, input) else { return };
-                    let taps = in_row.iter().step_by(g.stride[1]);
+                    let taps = in_row.iter().step_by(g.stride[1].max(1));
                     for (o, &v) in out_row.iter_mut().zip(taps) {
                         *o += w * v;
                     }
@@ -134,25 +150,28 @@ pub(super) fn backward(
     let (in_plane, out_plane) = (g.height * g.width, g.out_height * g.out_width);
     let taps = g.kernel[0] * g.kernel[1];
     let per_output = g.channels * taps;
+    let out_channels = layer.bias.len();
     if let Some((gw, gb)) = params {
-        let planes = dout.chunks_exact(out_plane.max(1));
-        for ((delta, filter), b) in planes.zip(gw.chunks_exact_mut(per_output.max(1))).zip(gb) {
+        for (o, b) in gb.iter_mut().enumerate() {
+            let delta = part(dout, o, out_plane);
             *b += delta.iter().fold(0.0, |s, &d| s + d);
-            let kernels = filter.chunks_exact_mut(taps.max(1));
-            for (input, kernel) in x.chunks_exact(in_plane.max(1)).zip(kernels) {
+            let filter = part_mut(gw, o, per_output);
+            for c in 0..g.channels {
+                let (input, kernel) = (part(x, c, in_plane), part_mut(filter, c, taps));
                 g.for_each_tap(|ky, kx, tap| {
                     let mut sum = 0.0f32;
                     for oy in tap.oy.clone() {
                         let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
-                        let (Some(d_row), Some(in_row)) = (
-                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone())),
-                            input
-                                .get(iy * g.width..(iy + 1) * g.width)
-                                .and_then(|r| r.get(tap.ix0..)),
-                        ) else {
+                        let d_row =
+                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone()));
+                        let in_row = input.get(iy * g.width..(iy + 1) * g.width);
+                        let (Some(d_row), Some(in_row)) =
+                            (d_row, in_row.and_then(|r| r.get(tap.ix0..)))
+                        else {
                             return;
                         };
-                        for (&d, &v) in d_row.iter().zip(in_row.iter().step_by(g.stride[1])) {
+                        for (&d, &v) in d_row.iter().zip(in_row.iter().step_by(g.stride[1].max(1)))
+                        {
                             sum += d * v;
                         }
                     }
@@ -165,22 +184,23 @@ pub(super) fn backward(
     }
     if let Some(din) = din {
         din.fill(0.0);
-        let planes = dout.chunks_exact(out_plane.max(1));
-        for (delta, filter) in planes.zip(layer.weight.chunks_exact(per_output.max(1))) {
-            let kernels = filter.chunks_exact(taps.max(1));
-            for (grad, kernel) in din.chunks_exact_mut(in_plane.max(1)).zip(kernels) {
+        for o in 0..out_channels {
+            let (delta, filter) = (part(dout, o, out_plane), part(layer.weight, o, per_output));
+            for c in 0..g.channels {
+                let (grad, kernel) = (part_mut(din, c, in_plane), part(filter, c, taps));
                 g.for_each_tap(|ky, kx, tap| {
                     let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
                     for oy in tap.oy.clone() {
                         let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
-                        let (Some(d_row), Some(g_row)) = (
-                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone())),
-                            grad.get_mut(iy * g.width..(iy + 1) * g.width)
-                                .and_then(|r| r.get_mut(tap.ix0..)),
-                        ) else {
+                        let d_row =
+                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone()));
+                        let g_row = grad.get_mut(iy * g.width..(iy + 1) * g.width);
+                        let (Some(d_row), Some(g_row)) =
+                            (d_row, g_row.and_then(|r| r.get_mut(tap.ix0..)))
+                        else {
                             return;
                         };
-                        for (v, &d) in g_row.iter_mut().step_by(g.stride[1]).zip(d_row) {
+                        for (v, &d) in g_row.iter_mut().step_by(g.stride[1].max(1)).zip(d_row) {
                             *v += w * d;
                         }
                     }
