@@ -20,6 +20,9 @@
     clippy::float_cmp
 )]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
 pub mod attack;
 pub mod error;
 pub mod linalg;

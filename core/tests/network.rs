@@ -210,14 +210,7 @@ fn random_case(seed: u64) -> Case {
 }
 
 fn count_params(input: Shape, layers: &[LayerSpec]) -> usize {
-    let mut shape = input;
-    let mut n = 0;
-    for l in layers {
-        let (out, w, b) = l.output_shape(shape).unwrap();
-        n += w + b;
-        shape = out;
-    }
-    n
+    nudge_core::network::param_count(input, layers).unwrap()
 }
 
 fn f64s(v: &[f32]) -> Vec<f64> {

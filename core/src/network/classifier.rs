@@ -15,7 +15,7 @@ use crate::objective::Objective;
 ///
 /// Implemented for `[f32; N]` (a fixed buffer: `zeroed` ignores `len`, and a pass fails with
 /// [`Error::ArenaTooSmall`] if `N` is too small — [`Network::classifier`] checks that up
-/// front). A host implements it for its own heap buffer type.
+/// front), and with the `alloc` feature for `Vec<f32>` (exactly `len`).
 pub trait ArenaStorage {
     /// A zeroed arena of at least `len` elements, if this storage can hold that many.
     fn zeroed(len: usize) -> Self;
@@ -34,6 +34,20 @@ impl<const N: usize> ArenaStorage for [f32; N] {
     }
     fn can_hold(len: usize) -> bool {
         len <= N
+    }
+}
+
+/// A heap arena of exactly the length asked for (feature `alloc`).
+#[cfg(feature = "alloc")]
+impl ArenaStorage for alloc::vec::Vec<f32> {
+    fn zeroed(len: usize) -> Self {
+        alloc::vec![0.0; len]
+    }
+    fn as_mut_slice(&mut self) -> &mut [f32] {
+        self
+    }
+    fn can_hold(_len: usize) -> bool {
+        true
     }
 }
 

@@ -216,15 +216,7 @@ impl<'w> Network<'w> {
         if header.input.checked_len().is_none() {
             return Err(Error::InvalidNetwork { layer: None, problem: NetworkProblem::BadSize });
         }
-        let mut expected_params = 0usize;
-        let mut shape = header.input;
-        for (i, spec) in header.layers.iter().enumerate() {
-            let (out, n_w, n_b) = spec
-                .output_shape(shape)
-                .map_err(|problem| Error::InvalidNetwork { layer: Some(i), problem })?;
-            expected_params += n_w + n_b;
-            shape = out;
-        }
+        let expected_params = super::param_count(header.input, &header.layers)?;
         if expected_params != header.params {
             return Err(Error::InvalidNetwork {
                 layer: None,

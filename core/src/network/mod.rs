@@ -217,6 +217,21 @@ fn window_output(
     Ok(out)
 }
 
+/// Parameters that `layers` on inputs of shape `input` need (what [`Network::new`] expects
+/// as the length of its slice). Fails like `Network::new` on a shape that does not chain.
+pub fn param_count(input: Shape, layers: &[LayerSpec]) -> Result<usize, Error> {
+    let mut shape = input;
+    let mut count = 0usize;
+    for (i, spec) in layers.iter().enumerate() {
+        let (output, n_weight, n_bias) = spec
+            .output_shape(shape)
+            .map_err(|problem| Error::InvalidNetwork { layer: Some(i), problem })?;
+        count += n_weight + n_bias;
+        shape = output;
+    }
+    Ok(count)
+}
+
 /// Where an activation lives: the caller's input, or `len` elements at `start` in the arena.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
@@ -297,14 +312,7 @@ impl<'w> Network<'w> {
             gradient_len: 0,
         };
         // First the shapes alone, so that a wrong parameter count can name the right one.
-        let mut shape = input;
-        let mut expected = 0usize;
-        for (i, spec) in layers.iter().enumerate() {
-            let (output, n_weight, n_bias) =
-                spec.output_shape(shape).map_err(|p| invalid(Some(i), p))?;
-            expected += n_weight + n_bias;
-            shape = output;
-        }
+        let expected = param_count(input, layers)?;
         if params.len() != expected {
             return Err(Error::Length { what: "parameters", expected, found: params.len() });
         }
