@@ -81,19 +81,15 @@ struct Tap {
     ix0: usize,
 }
 
-/// The output row `oy` of a plane and the input row it reads at this tap, both as the
-/// element ranges the tap touches: `(out[ox_lo..ox_hi], in[ix0..])` stepping by the stride.
-fn rows<'a, 'b>(
-    g: &Geometry,
-    tap: &Tap,
-    oy: usize,
-    out_plane: &'a mut [f32],
-    in_plane: &'b [f32],
-) -> Option<(&'a mut [f32], &'b [f32])> {
-    let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
-    let out_row = out_plane.get_mut(oy * g.out_width..)?.get_mut(tap.ox.clone())?;
-    let in_row = in_plane.get(iy * g.width..(iy + 1) * g.width)?.get(tap.ix0..)?;
-    Some((out_row, in_row))
+impl Tap {
+    /// For output row `oy` of the tap: the elements of the output plane it touches
+    /// (`ox_lo..ox_hi` of that row), and the input plane from the first element it reads to
+    /// the end of that input row (read stepping by the stride).
+    fn rows(&self, g: &Geometry, oy: usize) -> (core::ops::Range<usize>, core::ops::Range<usize>) {
+        let iy = self.iy0 + (oy - self.oy.start) * g.stride[0];
+        let out = oy * g.out_width + self.ox.start..oy * g.out_width + self.ox.end;
+        (out, iy * g.width + self.ix0..(iy + 1) * g.width)
+    }
 }
 
 /// `n` consecutive elements of `v` starting at `i·n` (a plane, a filter, a kernel).
@@ -124,7 +120,10 @@ pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
             g.for_each_tap(|ky, kx, tap| {
                 let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
                 for oy in tap.oy.clone() {
-                    let Some((out_row, in_row)) = rows(&g, &tap, oy, plane, input) else { return };
+                    let (out, inp) = tap.rows(&g, oy);
+                    let (Some(out_row), Some(in_row)) = (plane.get_mut(out), input.get(inp)) else {
+                        return;
+                    };
                     let taps = in_row.iter().step_by(g.stride[1].max(1));
                     for (o, &v) in out_row.iter_mut().zip(taps) {
                         *o += w * v;
@@ -161,13 +160,8 @@ pub(super) fn backward(
                 g.for_each_tap(|ky, kx, tap| {
                     let mut sum = 0.0f32;
                     for oy in tap.oy.clone() {
-                        let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
-                        let d_row =
-                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone()));
-                        let in_row = input.get(iy * g.width..(iy + 1) * g.width);
-                        let (Some(d_row), Some(in_row)) =
-                            (d_row, in_row.and_then(|r| r.get(tap.ix0..)))
-                        else {
+                        let (out, inp) = tap.rows(&g, oy);
+                        let (Some(d_row), Some(in_row)) = (delta.get(out), input.get(inp)) else {
                             return;
                         };
                         for (&d, &v) in d_row.iter().zip(in_row.iter().step_by(g.stride[1].max(1)))
@@ -191,13 +185,8 @@ pub(super) fn backward(
                 g.for_each_tap(|ky, kx, tap| {
                     let Some(&w) = kernel.get(ky * g.kernel[1] + kx) else { return };
                     for oy in tap.oy.clone() {
-                        let iy = tap.iy0 + (oy - tap.oy.start) * g.stride[0];
-                        let d_row =
-                            delta.get(oy * g.out_width..).and_then(|r| r.get(tap.ox.clone()));
-                        let g_row = grad.get_mut(iy * g.width..(iy + 1) * g.width);
-                        let (Some(d_row), Some(g_row)) =
-                            (d_row, g_row.and_then(|r| r.get_mut(tap.ix0..)))
-                        else {
+                        let (out, inp) = tap.rows(&g, oy);
+                        let (Some(d_row), Some(g_row)) = (delta.get(out), grad.get_mut(inp)) else {
                             return;
                         };
                         for (v, &d) in g_row.iter_mut().step_by(g.stride[1].max(1)).zip(d_row) {
