@@ -412,31 +412,27 @@ fn every_attack_runs_on_a_network_with_the_bits_of_mlp() {
     let x: [f32; IN] = core::array::from_fn(|i| (i as f32 * 0.37).sin().abs());
     let class = mlp.predict(&x, &mut mlp.workspace()).unwrap().class;
     let goal = Goal::targeted(class, (class + 1) % OUT);
-    let run = |attack: &dyn Fn(&mut [f32; IN]) -> nudge_core::AttackReport| {
-        let mut adv = [0.0; IN];
-        let report = attack(&mut adv);
-        (report, adv.map(f32::to_bits))
-    };
     let gradient = GradientAscent::new(0.05, 60);
     let pgd = PgdLinf { random_start: Some(7), ..PgdLinf::new(0.2, 0.02, 40) };
-    let on_mlp = run(&|adv| {
-        let mut s = AttackScratch::for_model(&mlp);
-        gradient.run(&mlp, &x, goal, adv, &mut s, &mut ()).unwrap()
-    });
-    let on_net = run(&|adv| {
-        let mut s = AttackScratch::for_model(&classifier);
-        gradient.run(&classifier, &x, goal, adv, &mut s, &mut ()).unwrap()
-    });
-    assert_eq!(on_mlp, on_net);
-    let on_mlp = run(&|adv| {
-        let mut s = AttackScratch::for_model(&mlp);
-        pgd.run(&mlp, &x, goal, adv, &mut s, &mut ()).unwrap()
-    });
-    let on_net = run(&|adv| {
-        let mut s = AttackScratch::for_model(&classifier);
-        pgd.run(&classifier, &x, goal, adv, &mut s, &mut ()).unwrap()
-    });
-    assert_eq!(on_mlp, on_net);
+    let fgsm = nudge_core::Fgsm::new(0.1);
+    let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 30);
+    assert_eq!(run(&gradient, &mlp, &x, goal), run(&gradient, &classifier, &x, goal));
+    assert_eq!(run(&pgd, &mlp, &x, goal), run(&pgd, &classifier, &x, goal));
+    assert_eq!(run(&fgsm, &mlp, &x, goal), run(&fgsm, &classifier, &x, goal));
+    assert_eq!(run(&pgd_l2, &mlp, &x, goal), run(&pgd_l2, &classifier, &x, goal));
+}
+
+/// `attack` on `model` from `x`: its report and the adversarial image's bits.
+fn run<A: Attack<IN>, M: Classifier<IN, OUT>>(
+    attack: &A,
+    model: &M,
+    x: &[f32; IN],
+    goal: Goal,
+) -> (nudge_core::AttackReport, [u32; IN]) {
+    let mut adv = [0.0; IN];
+    let mut scratch = AttackScratch::for_model(model);
+    let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
+    (report, adv.map(f32::to_bits))
 }
 
 #[test]
