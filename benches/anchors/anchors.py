@@ -3,11 +3,12 @@
     python3 anchors.py DIR [RUNS]
 
 DIR holds the files written by
-`cargo run --release -p nudge-benches --example anchor_inputs -- DIR`. For each way of
-computing `∇ₓ log softmax(z)[3]` of the 784-64-10 MLP for the 1,000 digits, checks every
-gradient against the kernel's (within 1e-4 of the image's largest |gradient|, and
-log p within 1e-4, as the criterion baselines are checked), then times RUNS passes and
-prints the fastest and the median, in the format of nudge's `best_of` example:
+`cargo run --release -p nudge-benches --features anchors --example anchor_inputs -- DIR`.
+For each way of computing `∇ₓ log softmax(z)[3]` of the 784-64-10 MLP for the 1,000
+digits, checks every gradient against the kernel's (within 1e-4 of the image's largest
+|gradient|, and log p within 1e-4, as the criterion baselines are checked), then times
+RUNS passes and prints the fastest and the median, in the format of nudge's `best_of`
+example:
 
 - `numpy one_by_one`: the hand-written backward pass, one image per call;
 - `numpy batch`: the same for all 1,000 at once (matrix products);

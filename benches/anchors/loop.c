@@ -4,8 +4,8 @@
  *
  *   loop DIR [RUNS]
  *
- * DIR holds the files written by `cargo run --release -p nudge-benches --example
- * anchor_inputs -- DIR`. Checks every gradient against the kernel's (within 1e-4 of the
+ * DIR holds the files written by `cargo run --release -p nudge-benches --features anchors
+ * --example anchor_inputs -- DIR`. Checks every gradient against the kernel's (within 1e-4 of the
  * image's largest |gradient|, like the criterion baselines), then times RUNS passes over
  * the 1,000 digits, two ways: `dense` (every row of W1 in the backward pass) and `skip`
  * (rows whose ReLU is off skipped, as nudge does). Prints the fastest and median pass. */

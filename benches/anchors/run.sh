@@ -22,7 +22,7 @@ work=$root/target/anchors
 mkdir -p "$work"
 
 export CARGO_TARGET_DIR="$root/target/native" RUSTFLAGS="-C target-cpu=native"
-cargo build --release --quiet -p nudge-benches --example best_of --example anchor_inputs
+cargo build --release --quiet -p nudge-benches --features anchors --example best_of --example anchor_inputs
 examples=$CARGO_TARGET_DIR/release/examples
 "$examples/anchor_inputs" "$work/data" --force
 gcc -O3 -march=native -ffast-math -o "$work/loop" "$root/benches/anchors/loop.c" -lm

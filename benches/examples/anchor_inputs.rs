@@ -4,7 +4,7 @@
 //! gradients against the kernel's.
 //!
 //! ```sh
-//! cargo run --release -p nudge-benches --example anchor_inputs -- DIR [--force]
+//! cargo run --release -p nudge-benches --features anchors --example anchor_inputs -- DIR [--force]
 //! ```
 //!
 //! Files in `DIR` (created if missing; existing files are kept unless `--force`):
@@ -16,7 +16,9 @@
 //! - `log_probs.f32`: `log softmax(z)[3]` for each digit, `[1000]`.
 //!
 //! Each file is written beside its final name and renamed into place (the CLI's
-//! `fsutil::write_atomic`), so none is ever left half-written.
+//! `fsutil::write_atomic`), so none is ever left half-written. That is why this example needs
+//! the `anchors` feature (nudge-host): it is kept out of the benches' build, where
+//! nudge-host's plotters features would break criterion's plots (see `Cargo.toml`).
 
 use nudge_benches::{IN, MODEL_SEED, TARGET, images, kernel_forward_input_grad, random_params};
 use nudge_core::Classifier;
