@@ -13,8 +13,10 @@ fuzz_target!(|data: &[u8]| {
     let path = Path::new("fuzz.safetensors");
     let _ = nudge_host::safetensors::parse(data, path);
     if let Ok(model) = ModelFile::parse(data, path) {
-        // Whatever loads must be usable: finite weights, a consistent shape.
-        let tensors = model.mlp.to_tensors();
-        assert_eq!(tensors.len(), 4);
+        // Whatever loads must be usable: finite weights, consistent shapes.
+        let network = model.model.network().expect("a loaded model is a valid network");
+        let tensors = model.model.to_tensors();
+        let values: usize = tensors.iter().map(|(_, t)| t.data.len() / 4).sum();
+        assert_eq!(values, network.param_count());
     }
 });

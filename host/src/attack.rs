@@ -9,7 +9,7 @@ use nudge_core::{
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::Params;
+use crate::model::Net;
 use crate::{CLASSES, PIXELS};
 
 /// Which attack.
@@ -111,15 +111,9 @@ pub struct Outcome {
 }
 
 /// Runs the attack in `s` on `x` toward `goal`.
-pub fn run<const H: usize>(
-    p: &Params<H>,
-    x: &[f32; PIXELS],
-    goal: Goal,
-    s: &Settings,
-) -> Result<Outcome> {
+pub fn run(model: &Net<'_>, x: &[f32; PIXELS], goal: Goal, s: &Settings) -> Result<Outcome> {
     s.validate()?;
-    let model = p.as_model();
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::for_model(model);
     let mut adversarial = [0.0; PIXELS];
     let stop = s.early_stop();
     let report =
@@ -130,14 +124,14 @@ pub fn run<const H: usize>(
                 early_stop: stop,
                 bounds: Bounds::UNIT,
             }
-            .run(&model, x, goal, &mut adversarial, &mut scratch, &mut ()),
+            .run(model, x, goal, &mut adversarial, &mut scratch, &mut ()),
             Method::Fgsm => {
-                Fgsm::new(s.eps).run(&model, x, goal, &mut adversarial, &mut scratch, &mut ())
+                Fgsm::new(s.eps).run(model, x, goal, &mut adversarial, &mut scratch, &mut ())
             }
             Method::Pgd => PgdLinf { early_stop: stop, ..PgdLinf::new(s.eps, s.step, s.iters) }
-                .run(&model, x, goal, &mut adversarial, &mut scratch, &mut ()),
+                .run(model, x, goal, &mut adversarial, &mut scratch, &mut ()),
             Method::PgdL2 => PgdL2 { early_stop: stop, ..PgdL2::new(s.eps, s.step, s.iters) }.run(
-                &model,
+                model,
                 x,
                 goal,
                 &mut adversarial,
@@ -187,8 +181,8 @@ pub fn correct_examples(
 /// The seed's 2.D experiment: every `(source, target)` pair with `source ≠ target`, on each
 /// image in `examples[source]`, in parallel. Trials come back in (source, target, image)
 /// order; `on_done` is called once per trial (from any thread).
-pub fn pair_experiment<const H: usize>(
-    p: &Params<H>,
+pub fn pair_experiment(
+    model: &Net<'_>,
     images: &[[u8; PIXELS]],
     examples: &[Vec<usize>; CLASSES],
     s: &Settings,
@@ -203,7 +197,7 @@ pub fn pair_experiment<const H: usize>(
     jobs.par_iter()
         .map(|&(source, target, index)| {
             let x = crate::data::to_input(&images[index]);
-            let outcome = run(p, &x, Goal::targeted(source, target), s)?;
+            let outcome = run(model, &x, Goal::targeted(source, target), s)?;
             on_done();
             Ok(Trial { index, source, target, report: outcome.report })
         })

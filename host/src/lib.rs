@@ -8,9 +8,11 @@
 //! | [`fetch`] | downloads MNIST over HTTPS and checks each file's SHA-256 |
 //! | [`fsutil`] | atomic writes that never overwrite without permission |
 //! | [`safetensors`] | a strict reader and writer of the safetensors format |
-//! | [`model`] | the 784-H-10 MLP behind a hidden-size dispatch, loaded from safetensors |
+//! | [`arch`] | the layer-spec syntax of `--arch` and of model metadata |
+//! | [`model`] | any sequential network with owned weights, loaded from and saved to safetensors |
 //! | [`train`] | deterministic data-parallel training (Adam or SGD) |
 //! | [`attack`] | attack settings, single runs and the class-pair experiment |
+//! | [`npy`] | NumPy `.npy` files of float32 arrays |
 //! | [`render`] | PNG and terminal pictures of digits and perturbations |
 //! | [`toy`] | the seed's logistic-regression exercise (2.A–2.C) |
 //!
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod arch;
 pub mod attack;
 pub mod data;
 pub mod error;
@@ -25,6 +28,7 @@ pub mod fetch;
 pub mod fsutil;
 pub mod idx;
 pub mod model;
+pub mod npy;
 pub mod render;
 pub mod report;
 pub mod safetensors;

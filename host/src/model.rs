@@ -1,224 +1,296 @@
-//! The 784-H-10 MLP as the host handles it: any supported hidden size behind one enum,
-//! loaded from and saved to safetensors with PyTorch `nn.Linear` names, and evaluated on a
+//! A model as the host handles it: any sequential network (nudge-core's
+//! [`Network`]) with owned weights, loaded from and saved to safetensors, and evaluated on a
 //! dataset in parallel.
 //!
-//! Tensors: `fc1.weight` `[H, 784]`, `fc1.bias` `[H]`, `fc2.weight` `[10, H]`, `fc2.bias`
-//! `[10]`, all F32 — exactly what `torch.save`-then-`safetensors.torch.save_file` produces
-//! for `fc1 = nn.Linear(784, H)`, `fc2 = nn.Linear(H, 10)`. Data is written in that order,
-//! which is also the byte layout of [`MlpParams`].
+//! # Tensors
+//! * An MLP (dense layers with a ReLU between each pair, on a flat input) uses PyTorch's
+//!   attribute names `fc1.weight` `[H₁, IN]`, `fc1.bias` `[H₁]`, … `fcN.weight`, `fcN.bias`:
+//!   exactly what `safetensors.torch.save_file` writes for a module with `fc1 = nn.Linear(…)`
+//!   attributes, so such files need no metadata (the layers follow from the shapes).
+//! * Any other network uses `nn.Sequential`'s names, `{i}.weight` and `{i}.bias` for layer
+//!   `i` of the list (ReLU, pooling and flatten count as layers, as in PyTorch), with
+//!   weights in PyTorch's layouts (`[out, in]`, `[out_c, in_c, kh, kw]`), and states its
+//!   layers in the metadata: `nudge.input` (`1x28x28`) and `nudge.layers` (the
+//!   [layer list](crate::arch)).
+//!
+//! Data is written in layer order, which is also the parameter layout of [`Network`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use nudge_core::{Classifier, Mlp, MlpParams};
+use nudge_core::network::NetworkClassifier;
+use nudge_core::rng::SplitMix64;
+use nudge_core::{Classifier, LayerSpec, Network, Shape};
 use rayon::prelude::*;
 
+use crate::arch;
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::safetensors::{self, SafeTensors, Tensor};
 use crate::{CLASSES, PIXELS};
 
-/// Hidden sizes the host is compiled for.
-pub const HIDDEN_SIZES: [usize; 5] = [16, 32, 64, 128, 256];
+/// The kernel's view of a model on MNIST-sized inputs: 784 pixels in, 10 classes out.
+pub type Net<'w> = NetworkClassifier<'w, Vec<f32>, PIXELS, CLASSES>;
 
-/// Tensor names, in data order.
-pub const TENSOR_NAMES: [&str; 4] = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"];
+/// Metadata key of the input shape (`CxHxW`).
+pub const INPUT_KEY: &str = "nudge.input";
+/// Metadata key of the layer list.
+pub const LAYERS_KEY: &str = "nudge.layers";
 
-/// Owned parameters of a 784-H-10 MLP.
-pub type Params<const H: usize> = MlpParams<PIXELS, H, CLASSES>;
-
-/// An MLP of any supported hidden size. Use [`with_mlp!`](crate::with_mlp) to run generic
-/// code on the concrete type.
+/// A network with owned weights, validated when it is made.
 #[derive(Debug, Clone, PartialEq)]
-#[allow(missing_docs)]
-pub enum AnyMlp {
-    H16(Box<Params<16>>),
-    H32(Box<Params<32>>),
-    H64(Box<Params<64>>),
-    H128(Box<Params<128>>),
-    H256(Box<Params<256>>),
+pub struct Model {
+    input: Shape,
+    layers: Vec<LayerSpec>,
+    params: Vec<f32>,
 }
 
-/// Runs `$body` with `$p` bound to the `Box<MlpParams<784, H, 10>>` inside an [`AnyMlp`]
-/// (by value, reference or mutable reference, following `$any`).
-#[macro_export]
-macro_rules! with_mlp {
-    ($any:expr, $p:ident => $body:expr) => {
-        match $any {
-            $crate::model::AnyMlp::H16($p) => $body,
-            $crate::model::AnyMlp::H32($p) => $body,
-            $crate::model::AnyMlp::H64($p) => $body,
-            $crate::model::AnyMlp::H128($p) => $body,
-            $crate::model::AnyMlp::H256($p) => $body,
-        }
-    };
-}
-
-/// Runs `$body` with a `const $h: usize` equal to the runtime hidden size `$hidden`, or
-/// evaluates to an [`Error::Argument`] for an unsupported size. `$body` must be a `Result`.
-#[macro_export]
-macro_rules! for_hidden {
-    ($hidden:expr, $h:ident => $body:expr) => {
-        match $hidden {
-            16 => {
-                const $h: usize = 16;
-                $body
-            }
-            32 => {
-                const $h: usize = 32;
-                $body
-            }
-            64 => {
-                const $h: usize = 64;
-                $body
-            }
-            128 => {
-                const $h: usize = 128;
-                $body
-            }
-            256 => {
-                const $h: usize = 256;
-                $body
-            }
-            other => Err($crate::Error::argument(
-                "--hidden",
-                format!("{other} is not supported (use 16, 32, 64, 128 or 256)"),
-            )),
-        }
-    };
-}
-
-/// Conversion from concrete parameters into [`AnyMlp`].
-pub trait IntoAny {
-    /// Wraps the parameters.
-    fn into_any(self) -> AnyMlp;
-}
-
-macro_rules! impl_into_any {
-    ($($h:literal => $v:ident),*) => {$(
-        impl IntoAny for Box<Params<$h>> {
-            fn into_any(self) -> AnyMlp {
-                AnyMlp::$v(self)
-            }
-        }
-    )*};
-}
-impl_into_any!(16 => H16, 32 => H32, 64 => H64, 128 => H128, 256 => H256);
-
-/// The four tensors of `p` as flat slices, in data order.
-pub fn parts<const H: usize>(p: &Params<H>) -> [&[f32]; 4] {
-    [p.fc1_weight.as_flattened(), &p.fc1_bias, p.fc2_weight.as_flattened(), &p.fc2_bias]
-}
-
-/// The four tensors of `p` as flat mutable slices, in data order.
-pub fn parts_mut<const H: usize>(p: &mut Params<H>) -> [&mut [f32]; 4] {
-    [
-        p.fc1_weight.as_flattened_mut(),
-        &mut p.fc1_bias,
-        p.fc2_weight.as_flattened_mut(),
-        &mut p.fc2_bias,
-    ]
-}
-
-/// Zeroed parameters on the heap.
-pub fn zeroed<const H: usize>() -> Box<Params<H>> {
-    bytemuck::zeroed_box()
-}
-
-impl AnyMlp {
-    /// The hidden size.
-    pub fn hidden(&self) -> usize {
-        with_mlp!(self, p => p.fc1_bias.len())
+impl Model {
+    /// A model of `layers` on inputs of shape `input` with parameters `params` (layer
+    /// order); fails like [`Network::new`].
+    pub fn new(input: Shape, layers: Vec<LayerSpec>, params: Vec<f32>) -> Result<Self> {
+        Network::new(input, &layers, &params).map_err(|e| Error::kernel("network", e))?;
+        Ok(Self { input, layers, params })
     }
 
-    /// The tensors with their PyTorch names and shapes.
-    pub fn to_tensors(&self) -> Vec<(&'static str, Tensor)> {
-        let h = self.hidden();
-        let shapes = [vec![h, PIXELS], vec![h], vec![CLASSES, h], vec![CLASSES]];
-        let parts = with_mlp!(self, p => parts(p));
-        TENSOR_NAMES
+    /// PyTorch's default initialisation, drawn from `rng` layer by layer (weight, then
+    /// bias): `U(−1/√fan_in, 1/√fan_in)` with `fan_in` = inputs of a dense layer,
+    /// `in_c·kh·kw` of a convolution.
+    pub fn init(arch: &arch::Arch, rng: &mut SplitMix64) -> Result<Self> {
+        let mut params = Vec::new();
+        for layer in layer_shapes(arch.input, &arch.layers)? {
+            let fan_in = match layer.spec {
+                LayerSpec::Dense { .. } => layer.input.len(),
+                LayerSpec::Conv2d { window, .. } => {
+                    layer.input.channels * window.kernel[0] * window.kernel[1]
+                }
+                _ => continue,
+            };
+            let bound = 1.0 / (fan_in as f32).sqrt();
+            params.extend((0..layer.weights + layer.biases).map(|_| rng.uniform(-bound, bound)));
+        }
+        Self::new(arch.input, arch.layers.clone(), params)
+    }
+
+    /// The kernel's network over these weights (fails only if a weight was made non-finite
+    /// through [`params_mut`](Self::params_mut)).
+    pub fn network(&self) -> Result<Network<'_>> {
+        Network::new(self.input, &self.layers, &self.params)
+            .map_err(|e| Error::kernel("network", e))
+    }
+
+    /// The network as a classifier of MNIST-sized images, or an error naming `what` (the
+    /// model file) if it does not take 784 inputs and give 10 classes, or has a non-finite
+    /// weight.
+    pub fn classifier(&self, what: &str) -> Result<Net<'_>> {
+        let network = Network::new(self.input, &self.layers, &self.params)
+            .map_err(|e| Error::kernel(what.to_string(), e))?;
+        network.classifier::<Vec<f32>, PIXELS, CLASSES>().map_err(|_| {
+            Error::argument(
+                what.to_string(),
+                format!(
+                    "the model takes {} inputs and gives {} classes; the data has {PIXELS} pixels and {CLASSES} classes",
+                    network.input_len(),
+                    network.classes()
+                ),
+            )
+        })
+    }
+
+    /// Input shape.
+    pub fn input(&self) -> Shape {
+        self.input
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[LayerSpec] {
+        &self.layers
+    }
+
+    /// The parameters, in layer order.
+    pub fn params(&self) -> &[f32] {
+        &self.params
+    }
+
+    /// The parameters, mutable (the shapes cannot change).
+    pub fn params_mut(&mut self) -> &mut [f32] {
+        &mut self.params
+    }
+
+    /// `784-64-10` for an MLP, else the layer list.
+    pub fn arch(&self) -> String {
+        arch::mlp_shorthand(self.input, &self.layers).unwrap_or_else(|| arch::format(&self.layers))
+    }
+
+    /// Whether the tensors are named `fc1…fcN` (an MLP) rather than `nn.Sequential`'s.
+    pub fn is_mlp(&self) -> bool {
+        arch::mlp_shorthand(self.input, &self.layers).is_some()
+    }
+
+    /// The tensors with their names and PyTorch shapes, in data order.
+    pub fn to_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut offset = 0;
+        tensor_specs(self.input, &self.layers)
+            .unwrap_or_default()
             .into_iter()
-            .zip(shapes)
-            .zip(parts)
-            .map(|((n, s), v)| (n, Tensor::f32(s, v)))
+            .map(|(name, shape)| {
+                let n: usize = shape.iter().product();
+                let values = self.params.get(offset..offset + n).unwrap_or_default();
+                offset += n;
+                (name, Tensor::f32(shape, values))
+            })
             .collect()
     }
 
-    /// Builds a model from parsed tensors, checking names, dtypes, shapes and values.
+    /// The model in `st`: from its `nudge.*` metadata if present, else an `fc1…fcN` MLP
+    /// inferred from the shapes. Checks names, dtypes, shapes and values; errors name
+    /// `path`.
     pub fn from_tensors(st: &SafeTensors, path: &Path) -> Result<Self> {
         let bad = |problem: String| Error::model(path, problem);
-        for name in TENSOR_NAMES {
+        let (input, layers) = match (st.metadata.get(INPUT_KEY), st.metadata.get(LAYERS_KEY)) {
+            (Some(input), Some(layers)) => {
+                let input = arch::parse_shape(input)
+                    .ok_or_else(|| bad(format!("metadata {INPUT_KEY} `{input}` is not CxHxW")))?;
+                let parsed = arch::parse(layers, input, LAYERS_KEY)
+                    .map_err(|e| bad(format!("metadata {e}")))?;
+                (input, parsed.layers)
+            }
+            (None, None) => infer_mlp(st).map_err(bad)?,
+            _ => return Err(bad(format!("metadata has only one of {INPUT_KEY} and {LAYERS_KEY}"))),
+        };
+        let expected = tensor_specs(input, &layers)
+            .map_err(|e| bad(format!("the layers do not chain: {e}")))?;
+        for (name, _) in &expected {
             if !st.tensors.contains_key(name) {
                 return Err(bad(format!("missing tensor {name}")));
             }
         }
-        if let Some(extra) = st.tensors.keys().find(|k| !TENSOR_NAMES.contains(&k.as_str())) {
+        if let Some(extra) = st.tensors.keys().find(|k| !expected.iter().any(|(n, _)| n == *k)) {
+            let names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
             return Err(bad(format!(
-                "unexpected tensor {extra} (a nudge MLP has exactly {})",
-                TENSOR_NAMES.join(", ")
+                "unexpected tensor {extra} (this network has exactly {})",
+                names.join(", ")
             )));
         }
-        for name in TENSOR_NAMES {
-            let dtype = &st.tensors[name].dtype;
-            if dtype != "F32" {
-                return Err(bad(format!("tensor {name} has dtype {dtype}, expected F32")));
-            }
-        }
-        let w1 = &st.tensors["fc1.weight"].shape;
-        let h = match w1.as_slice() {
-            [h, PIXELS] => *h,
-            _ => {
-                return Err(bad(format!(
-                    "tensor fc1.weight has shape {w1:?}, expected [hidden, {PIXELS}]"
-                )));
-            }
-        };
-        if !HIDDEN_SIZES.contains(&h) {
-            return Err(bad(format!(
-                "hidden size {h} is not supported (use 16, 32, 64, 128 or 256)"
-            )));
-        }
-        let expected = [vec![h, PIXELS], vec![h], vec![CLASSES, h], vec![CLASSES]];
-        let mut values: Vec<Vec<f32>> = Vec::with_capacity(4);
-        for (name, want) in TENSOR_NAMES.into_iter().zip(expected) {
+        let mut params = Vec::new();
+        for (name, want) in &expected {
             let t = &st.tensors[name];
-            if t.shape != want {
+            if t.dtype != "F32" {
+                return Err(bad(format!("tensor {name} has dtype {}, expected F32", t.dtype)));
+            }
+            if t.shape != *want {
                 return Err(bad(format!(
                     "tensor {name} has shape {:?}, expected {want:?}",
                     t.shape
                 )));
             }
-            let v: Vec<f32> = t
-                .data
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect();
-            if let Some((i, x)) = v.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            let start = params.len();
+            params.extend(
+                t.data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            );
+            if let Some((i, x)) = params[start..].iter().enumerate().find(|(_, x)| !x.is_finite()) {
                 return Err(bad(format!(
                     "tensor {name} has a non-finite value ({x}) at index {i}"
                 )));
             }
-            values.push(v);
         }
-        for_hidden!(h, H => Ok(build::<H>(&values).into_any()))
-            .map_err(|_: Error| bad(format!("hidden size {h} is not supported")))
+        Model::new(input, layers, params).map_err(|e| bad(e.to_string()))
     }
 }
 
-fn build<const H: usize>(values: &[Vec<f32>]) -> Box<Params<H>> {
-    let mut p = zeroed::<H>();
-    for (dst, src) in parts_mut(&mut p).into_iter().zip(values) {
-        dst.copy_from_slice(src);
+/// Names and PyTorch shapes of the tensors of `layers` on `input`, in data order:
+/// `fc1…fcN` for an MLP, `nn.Sequential`'s `{i}.weight`/`{i}.bias` otherwise.
+fn tensor_specs(input: Shape, layers: &[LayerSpec]) -> Result<Vec<(String, Vec<usize>)>> {
+    let mlp = arch::mlp_shorthand(input, layers).is_some();
+    let mut out = Vec::new();
+    let mut dense = 0;
+    for (i, layer) in layer_shapes(input, layers)?.iter().enumerate() {
+        let weight = match layer.spec {
+            LayerSpec::Dense { outputs } => vec![outputs, layer.input.len()],
+            LayerSpec::Conv2d { out_channels, window, .. } => {
+                vec![out_channels, layer.input.channels, window.kernel[0], window.kernel[1]]
+            }
+            _ => continue,
+        };
+        dense += 1;
+        let prefix = if mlp { format!("fc{dense}") } else { i.to_string() };
+        out.push((format!("{prefix}.weight"), weight));
+        out.push((format!("{prefix}.bias"), vec![layer.biases]));
     }
-    p
+    Ok(out)
+}
+
+/// One layer's input shape and parameter counts.
+struct LayerShape {
+    spec: LayerSpec,
+    input: Shape,
+    weights: usize,
+    biases: usize,
+}
+
+/// The shapes of `layers` on `input`, layer by layer; fails if they do not chain.
+fn layer_shapes(input: Shape, layers: &[LayerSpec]) -> Result<Vec<LayerShape>> {
+    let mut shape = input;
+    let mut out = Vec::with_capacity(layers.len());
+    for (i, &spec) in layers.iter().enumerate() {
+        let (next, weights, biases) = spec.output_shape(shape).map_err(|problem| {
+            Error::kernel("network", nudge_core::Error::InvalidNetwork { layer: Some(i), problem })
+        })?;
+        out.push(LayerShape { spec, input: shape, weights, biases });
+        shape = next;
+    }
+    Ok(out)
+}
+
+/// The layers of an `fc1…fcN` MLP from its weight shapes.
+fn infer_mlp(st: &SafeTensors) -> std::result::Result<(Shape, Vec<LayerSpec>), String> {
+    let first = st.tensors.get("fc1.weight").ok_or_else(|| {
+        if st.tensors.keys().any(|k| k.ends_with(".weight")) {
+            format!(
+                "no {LAYERS_KEY} metadata and no fc1.weight: cannot tell the layers (save the model with nudge, or name an MLP's tensors fc1…fcN)"
+            )
+        } else {
+            "missing tensor fc1.weight".to_string()
+        }
+    })?;
+    let [_, input] = first.shape.as_slice() else {
+        return Err(format!(
+            "tensor fc1.weight has shape {:?}, expected [outputs, inputs]",
+            first.shape
+        ));
+    };
+    let mut layers = Vec::new();
+    let mut features = *input;
+    for k in 1.. {
+        let Some(w) = st.tensors.get(&format!("fc{k}.weight")) else { break };
+        let [outputs, inputs] = w.shape.as_slice() else {
+            return Err(format!(
+                "tensor fc{k}.weight has shape {:?}, expected [outputs, inputs]",
+                w.shape
+            ));
+        };
+        if *inputs != features {
+            return Err(format!(
+                "tensor fc{k}.weight has shape {:?}, expected [{outputs}, {features}] (its inputs are fc{}'s outputs)",
+                w.shape,
+                k - 1
+            ));
+        }
+        if k > 1 {
+            layers.push(LayerSpec::Relu);
+        }
+        layers.push(LayerSpec::Dense { outputs: *outputs });
+        features = *outputs;
+    }
+    Ok((Shape::flat(*input), layers))
 }
 
 /// A model file: the network and its metadata.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelFile {
     /// The network.
-    pub mlp: AnyMlp,
-    /// The `__metadata__` strings (dataset, accuracy, seed, hidden, version, recipe, …).
+    pub model: Model,
+    /// The `__metadata__` strings (dataset, accuracy, seed, arch, version, recipe, …).
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -226,7 +298,7 @@ impl ModelFile {
     /// Parses model bytes; `path` is used in messages.
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         let st = safetensors::parse(bytes, path)?;
-        Ok(ModelFile { mlp: AnyMlp::from_tensors(&st, path)?, metadata: st.metadata })
+        Ok(ModelFile { model: Model::from_tensors(&st, path)?, metadata: st.metadata })
     }
 
     /// Loads a model file.
@@ -234,16 +306,27 @@ impl ModelFile {
         Self::parse(&crate::fsutil::read(path)?, path)
     }
 
-    /// The file's bytes.
+    /// The file's bytes. A network that is not an MLP gets its `nudge.input` and
+    /// `nudge.layers` metadata (an MLP's layers follow from its tensor names).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let tensors = self.mlp.to_tensors();
-        let refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (*n, t)).collect();
-        safetensors::serialize(&refs, &self.metadata)
+        let tensors = self.model.to_tensors();
+        let refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let mut metadata = self.metadata.clone();
+        if !self.model.is_mlp() {
+            metadata.insert(INPUT_KEY.into(), arch::format_shape(self.model.input));
+            metadata.insert(LAYERS_KEY.into(), arch::format(&self.model.layers));
+        }
+        safetensors::serialize(&refs, &metadata)
     }
 
     /// Writes the file atomically; refuses to overwrite unless `force`.
     pub fn save(&self, path: &Path, force: bool) -> Result<()> {
         crate::fsutil::write_atomic(path, &self.to_bytes(), force)
+    }
+
+    /// The network as a classifier of MNIST-sized images; errors name `path`.
+    pub fn classifier(&self, path: &Path) -> Result<Net<'_>> {
+        self.model.classifier(&path.display().to_string())
     }
 }
 
@@ -266,8 +349,7 @@ impl Scores {
 }
 
 /// Predicted class of every image of `split`, in order (computed in parallel).
-pub fn predict_all<const H: usize>(p: &Params<H>, split: &Split) -> Result<Vec<usize>> {
-    let model = p.as_model();
+pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
     split
         .images
         .par_chunks(256)
@@ -287,20 +369,15 @@ pub fn predict_all<const H: usize>(p: &Params<H>, split: &Split) -> Result<Vec<u
         .map(|v| v.concat())
 }
 
-/// Scores `p` on `split`.
-pub fn evaluate<const H: usize>(p: &Params<H>, split: &Split) -> Result<Scores> {
-    let predictions = predict_all(p, split)?;
+/// Scores `model` on `split`.
+pub fn evaluate(model: &Net<'_>, split: &Split) -> Result<Scores> {
+    let predictions = predict_all(model, split)?;
     let mut scores = Scores { correct: 0, total: split.len(), confusion: [[0; CLASSES]; CLASSES] };
     for (&pred, &label) in predictions.iter().zip(&split.labels) {
         scores.confusion[usize::from(label)][pred] += 1;
         scores.correct += usize::from(pred == usize::from(label));
     }
     Ok(scores)
-}
-
-/// The kernel's view of parameters.
-pub fn view<const H: usize>(p: &Params<H>) -> Mlp<'_, PIXELS, H, CLASSES> {
-    p.as_model()
 }
 
 /// The committed default model, relative to the repository root.

@@ -29,20 +29,22 @@ fn diverging(t: f32) -> [u8; 3] {
 
 /// RGB pixels (row-major) of the three panels, and the image's width and height.
 pub fn panels(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> (Vec<u8>, usize, usize) {
-    let side = 28 * SCALE;
-    let (w, h) = (3 * side + 4 * GAP, side + 2 * GAP);
-    let mut rgb = vec![255u8; w * h * 3];
     let amp = original.iter().zip(adversarial).map(|(a, b)| (b - a).abs()).fold(0.0f32, f32::max);
-    let colour = |panel: usize, i: usize| match panel {
-        0 => grey(original[i]),
-        1 => diverging(if amp > 0.0 { (adversarial[i] - original[i]) / amp } else { 0.0 }),
-        _ => grey(adversarial[i]),
-    };
-    for panel in 0..3 {
+    let perturbation =
+        |i: usize| diverging(if amp > 0.0 { (adversarial[i] - original[i]) / amp } else { 0.0 });
+    side_by_side(&[&|i| grey(original[i]), &perturbation, &|i| grey(adversarial[i])])
+}
+
+/// 28 × 28 panels side by side, each pixel `i` (row-major) coloured by its panel's function.
+fn side_by_side(panels: &[&dyn Fn(usize) -> [u8; 3]]) -> (Vec<u8>, usize, usize) {
+    let side = 28 * SCALE;
+    let (w, h) = (panels.len() * side + (panels.len() + 1) * GAP, side + 2 * GAP);
+    let mut rgb = vec![255u8; w * h * 3];
+    for (panel, colour) in panels.iter().enumerate() {
         let x0 = GAP + panel * (side + GAP);
         for y in 0..side {
             for x in 0..side {
-                let c = colour(panel, (y / SCALE) * 28 + x / SCALE);
+                let c = colour((y / SCALE) * 28 + x / SCALE);
                 let o = ((GAP + y) * w + x0 + x) * 3;
                 rgb[o..o + 3].copy_from_slice(&c);
             }
@@ -51,9 +53,8 @@ pub fn panels(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> (Vec<u8>
     (rgb, w, h)
 }
 
-/// Encodes the three panels as PNG bytes.
-pub fn png_bytes(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> Vec<u8> {
-    let (rgb, w, h) = panels(original, adversarial);
+/// Encodes RGB pixels as PNG bytes.
+fn encode_png((rgb, w, h): (Vec<u8>, usize, usize)) -> Vec<u8> {
     let mut out = Vec::new();
     {
         let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
@@ -65,6 +66,20 @@ pub fn png_bytes(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> Vec<u
         }
     }
     out
+}
+
+/// Encodes the three panels as PNG bytes.
+pub fn png_bytes(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> Vec<u8> {
+    encode_png(panels(original, adversarial))
+}
+
+/// A saliency picture as PNG bytes: the image, and its gradient in the diverging colours
+/// (red where raising the pixel raises the objective, blue where lowering it does,
+/// scaled by the largest |∇|).
+pub fn saliency_png(image: &[f32; PIXELS], gradient: &[f32; PIXELS]) -> Vec<u8> {
+    let amp = gradient.iter().fold(0.0f32, |m, g| m.max(g.abs()));
+    let shade = |i: usize| diverging(if amp > 0.0 { gradient[i] / amp } else { 0.0 });
+    encode_png(side_by_side(&[&|i| grey(image[i]), &shade]))
 }
 
 /// Writes the PNG atomically; refuses to overwrite unless `force`.

@@ -1,8 +1,8 @@
-//! Deterministic, data-parallel mini-batch training of the MLP with cross-entropy.
+//! Deterministic, data-parallel mini-batch training of any network with cross-entropy.
 //!
 //! Each mini-batch is cut into [`SHARDS`] contiguous slices. Every slice accumulates
 //! `Σ ∇θ CE` of its examples into its own gradient buffer with the kernel's
-//! [`Mlp::accumulate_parameter_gradient`](nudge_core::Mlp::accumulate_parameter_gradient)
+//! [`NetworkClassifier::accumulate_parameter_gradient`](nudge_core::network::NetworkClassifier::accumulate_parameter_gradient)
 //! (the objective `Untargeted { true_class: label }` *is* the cross-entropy); the slices run
 //! on up to [`SHARDS`] threads. The buffers are then summed element-wise in slice order `g₀ + g₁`, so the result
 //! does not depend on thread count or timing: the same seed gives byte-identical weights on
@@ -24,21 +24,23 @@
 //! over the first `warmup` epochs: at full ε from the first step, the network collapses to
 //! the uniform prediction (measured: the loss stays at ln 10).
 //!
-//! Initialisation is PyTorch's `nn.Linear` default, `U(−1/√fan_in, 1/√fan_in)` for weights
-//! and biases, drawn from the kernel's SplitMix64. Augmentation (optional) shifts each image
+//! Initialisation is PyTorch's `nn.Linear`/`nn.Conv2d` default, `U(−1/√fan_in, 1/√fan_in)`
+//! for weights and biases ([`Model::init`]), drawn from the kernel's SplitMix64. Augmentation (optional) shifts each image
 //! by a random whole number of pixels in each direction, drawn from the same seeded stream.
 
 use std::time::Instant;
 
 use nudge_core::attack::AttackScratch;
+use nudge_core::network::NetworkWorkspace;
 use nudge_core::rng::SplitMix64;
-use nudge_core::{Attack, EarlyStop, Goal, MlpWorkspace, Objective, PgdLinf};
+use nudge_core::{Attack, EarlyStop, Goal, Network, Objective, PgdLinf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
+use crate::arch::Arch;
 use crate::data::{Image, Split};
 use crate::error::{Error, Result};
-use crate::model::{Params, parts, parts_mut, zeroed};
+use crate::model::Model;
 use crate::{CLASSES, PIXELS};
 
 /// Slices per mini-batch (fixed, so results do not depend on the number of threads).
@@ -222,17 +224,23 @@ pub struct EpochStats {
 }
 
 /// Per-slice state: a gradient buffer, a workspace and running sums.
-struct Shard<const H: usize> {
-    grad: Box<Params<H>>,
-    ws: MlpWorkspace<H, CLASSES>,
+struct Shard {
+    grad: Vec<f32>,
+    ws: NetworkWorkspace<Vec<f32>, CLASSES>,
     loss: f64,
     correct: usize,
     error: Option<nudge_core::Error>,
 }
 
-impl<const H: usize> Shard<H> {
-    fn new() -> Self {
-        Shard { grad: zeroed::<H>(), ws: MlpWorkspace::new(), loss: 0.0, correct: 0, error: None }
+impl Shard {
+    fn new(network: &Network<'_>) -> Self {
+        Shard {
+            grad: vec![0.0; network.param_count()],
+            ws: NetworkWorkspace::new(network),
+            loss: 0.0,
+            correct: 0,
+            error: None,
+        }
     }
 }
 
@@ -258,21 +266,8 @@ pub fn shifted_input(image: &Image, dx: i8, dy: i8, out: &mut [f32; PIXELS]) {
     }
 }
 
-/// PyTorch's default `nn.Linear` initialisation, from `rng`.
-pub fn init<const H: usize>(rng: &mut SplitMix64) -> Box<Params<H>> {
-    let mut p = zeroed::<H>();
-    let bound1 = 1.0 / (PIXELS as f32).sqrt();
-    let bound2 = 1.0 / (H as f32).sqrt();
-    for (k, part) in parts_mut(&mut p).into_iter().enumerate() {
-        let bound = if k < 2 { bound1 } else { bound2 };
-        for v in part {
-            *v = rng.uniform(-bound, bound);
-        }
-    }
-    p
-}
-
-/// Trains a 784-`H`-10 MLP on `data` (the last `cfg.validation` examples held out).
+/// Trains a network of architecture `arch` on `data` (the last `cfg.validation` examples
+/// held out).
 /// `on_batch(done, total)` is called after each step, `on_epoch` after each epoch, both on
 /// the calling thread.
 ///
@@ -282,25 +277,27 @@ pub fn init<const H: usize>(rng: &mut SplitMix64) -> Box<Params<H>> {
 /// Threads *claim* shards from a per-batch counter, so a helper that the OS has descheduled
 /// (a busy machine) delays nothing: the caller runs the unclaimed shards itself. Shard `s`
 /// always covers the same examples and writes buffer `s`, so who ran it does not matter.
-pub fn train<const H: usize>(
+pub fn train(
     data: &Split,
+    arch: &Arch,
     cfg: &TrainConfig,
     on_batch: &mut dyn FnMut(u64, u64),
     on_epoch: &mut dyn FnMut(&EpochStats),
-) -> Result<(Box<Params<H>>, Vec<EpochStats>)> {
-    train_robust(data, cfg, None, on_batch, on_epoch)
+) -> Result<(Model, Vec<EpochStats>)> {
+    train_robust(data, arch, cfg, None, on_batch, on_epoch)
 }
 
 /// [`train`], optionally on adversarial examples (see the [module docs](self)). With
 /// `adversarial`, [`EpochStats::loss`] and [`EpochStats::train_accuracy`] are measured on the
 /// adversarial examples; validation stays clean.
-pub fn train_robust<const H: usize>(
+pub fn train_robust(
     data: &Split,
+    arch: &Arch,
     cfg: &TrainConfig,
     adversarial: Option<Adversarial>,
     on_batch: &mut dyn FnMut(u64, u64),
     on_epoch: &mut dyn FnMut(&EpochStats),
-) -> Result<(Box<Params<H>>, Vec<EpochStats>)> {
+) -> Result<(Model, Vec<EpochStats>)> {
     cfg.validate(data.len())?;
     if let Some(a) = &adversarial {
         a.validate()?;
@@ -309,11 +306,16 @@ pub fn train_robust<const H: usize>(
     let (train_set, val_set) = data.split_at(n_train);
     let start = Instant::now();
     let mut rng = SplitMix64::new(cfg.seed);
+    let model = Model::init(arch, &mut rng)?;
+    model.classifier("--arch")?;
+    let network = model.network()?;
+    let shards = (0..SHARDS).map(|_| Mutex::new(Shard::new(&network))).collect();
+    drop(network);
     let threads = rayon::current_num_threads().clamp(1, SHARDS);
     let shared = Shared {
-        params: RwLock::new(init::<H>(&mut rng)),
+        params: RwLock::new(model),
         job: Mutex::new(Vec::new()),
-        shards: (0..SHARDS).map(|_| Mutex::new(Shard::new())).collect(),
+        shards,
         generation: AtomicU64::new(0),
         claim: AtomicU64::new(0),
         finished: AtomicU64::new(0),
@@ -336,12 +338,12 @@ pub fn train_robust<const H: usize>(
 }
 
 /// State shared by the caller and the helper threads.
-struct Shared<const H: usize> {
+struct Shared {
     /// Read by every shard during a step, written by the caller between steps.
-    params: RwLock<Box<Params<H>>>,
+    params: RwLock<Model>,
     /// The current mini-batch: (example index, shift x, shift y).
     job: Mutex<Vec<(usize, i8, i8)>>,
-    shards: Vec<Mutex<Shard<H>>>,
+    shards: Vec<Mutex<Shard>>,
     /// Incremented by the caller when a mini-batch is ready.
     generation: AtomicU64,
     /// `generation << 8 | next unclaimed shard` of the current mini-batch.
@@ -379,7 +381,7 @@ fn wait_for<T>(mut ready: impl FnMut() -> Option<T>) -> T {
 }
 
 /// A helper thread: claims and runs shards of every mini-batch until training stops.
-fn helper<const H: usize>(shared: &Shared<H>, train_set: &Split) {
+fn helper(shared: &Shared, train_set: &Split) {
     let mut seen = 0;
     loop {
         let generation = wait_for(|| {
@@ -395,7 +397,7 @@ fn helper<const H: usize>(shared: &Shared<H>, train_set: &Split) {
 }
 
 /// Claims the next unclaimed shard of mini-batch `generation`, if any.
-fn claim_shard<const H: usize>(shared: &Shared<H>, generation: u64) -> Option<usize> {
+fn claim_shard(shared: &Shared, generation: u64) -> Option<usize> {
     shared
         .claim
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
@@ -406,7 +408,7 @@ fn claim_shard<const H: usize>(shared: &Shared<H>, generation: u64) -> Option<us
 }
 
 /// Claims and runs shards of mini-batch `generation` until none is left.
-fn run_claimed<const H: usize>(shared: &Shared<H>, train_set: &Split, generation: u64) {
+fn run_claimed(shared: &Shared, train_set: &Split, generation: u64) {
     while let Some(s) = claim_shard(shared, generation) {
         run_shard(shared, train_set, s);
         shared.finished.fetch_add(1, Ordering::AcqRel);
@@ -414,16 +416,24 @@ fn run_claimed<const H: usize>(shared: &Shared<H>, train_set: &Split, generation
 }
 
 /// Runs shard `s` of the current mini-batch.
-fn run_shard<const H: usize>(shared: &Shared<H>, train_set: &Split, s: usize) {
+fn run_shard(shared: &Shared, train_set: &Split, s: usize) {
     let params = shared.params.read().unwrap_or_else(PoisonError::into_inner);
-    let model = params.as_model();
+    let model = match Network::new(params.input(), params.layers(), params.params())
+        .and_then(|n| n.classifier::<Vec<f32>, PIXELS, CLASSES>())
+    {
+        Ok(model) => model,
+        Err(e) => {
+            lock(&shared.shards[s]).error.get_or_insert(e);
+            return;
+        }
+    };
     // A copy, so that the shards do not hold the lock while they work.
     let job = lock(&shared.job).clone();
     let per = job.len().div_ceil(SHARDS);
     {
         let mut shard = lock(&shared.shards[s]);
         let shard = &mut *shard;
-        shard.grad.fill_zero();
+        shard.grad.fill(0.0);
         shard.loss = 0.0;
         shard.correct = 0;
         let lo = (s * per).min(job.len());
@@ -466,8 +476,8 @@ fn run_shard<const H: usize>(shared: &Shared<H>, train_set: &Split, s: usize) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn run_epochs<const H: usize>(
-    shared: &Shared<H>,
+fn run_epochs(
+    shared: &Shared,
     train_set: &Split,
     val_set: &Split,
     cfg: &TrainConfig,
@@ -477,7 +487,7 @@ fn run_epochs<const H: usize>(
     on_epoch: &mut dyn FnMut(&EpochStats),
 ) -> Result<Vec<EpochStats>> {
     let n_train = train_set.len();
-    let len = Params::<H>::LEN;
+    let len = shared.params.read().unwrap_or_else(PoisonError::into_inner).params().len();
     let mut m = vec![0.0f32; len];
     let mut v = vec![0.0f32; len];
     let mut g = vec![0.0f32; len];
@@ -544,15 +554,15 @@ fn run_epochs<const H: usize>(
                 c1: (1.0 - beta1_t) as f32,
                 c2: (1.0 - beta2_t) as f32,
             };
-            let grads: Vec<[&[f32]; 4]> = shards.iter().map(|s| parts(&s.grad)).collect();
+            let grads: Vec<&[f32]> = shards.iter().map(|s| s.grad.as_slice()).collect();
             let mut params = shared.params.write().unwrap_or_else(PoisonError::into_inner);
-            apply(&mut params, &mut m, &mut v, &mut g, &grads, &update);
+            apply(params.params_mut(), &mut m, &mut v, &mut g, &grads, &update);
             drop(params);
             drop(shards);
             on_batch(step, total_steps);
         }
         let params = shared.params.read().unwrap_or_else(PoisonError::into_inner);
-        if params.as_model().check_finite().is_err() {
+        if params.network().is_err() {
             return Err(Error::argument(
                 "--lr",
                 format!(
@@ -560,7 +570,7 @@ fn run_epochs<const H: usize>(
                 ),
             ));
         }
-        let scores = crate::model::evaluate(&params, val_set)?;
+        let scores = crate::model::evaluate(&params.classifier("validation")?, val_set)?;
         drop(params);
         let stats = EpochStats {
             epoch,
@@ -589,46 +599,31 @@ struct Update {
 /// Sums the shard gradients in shard order (`(0 + g₀) + g₁ + …`, then `× 1/batch`) and
 /// applies the update, element by element. Written as straight zips over slices, with the
 /// optimizer chosen outside the loops, so that the compiler vectorises both passes.
-fn apply<const H: usize>(
-    params: &mut Params<H>,
-    m: &mut [f32],
-    v: &mut [f32],
-    g: &mut [f32],
-    grads: &[[&[f32]; 4]],
-    u: &Update,
-) {
-    let mut offset = 0;
-    for (k, p) in parts_mut(params).into_iter().enumerate() {
-        let n = p.len();
-        let range = offset..offset + n;
-        offset += n;
-        let (m, v, g) = (&mut m[range.clone()], &mut v[range.clone()], &mut g[range]);
-        g.fill(0.0);
-        for shard in grads {
-            for (gi, &si) in g.iter_mut().zip(shard[k]) {
-                *gi += si;
+fn apply(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &mut [f32], grads: &[&[f32]], u: &Update) {
+    g.fill(0.0);
+    for shard in grads {
+        for (gi, &si) in g.iter_mut().zip(*shard) {
+            *gi += si;
+        }
+    }
+    for gi in g.iter_mut() {
+        *gi *= u.scale;
+    }
+    match u.optimizer {
+        Optimizer::Adam => {
+            for (((w, m), v), &g) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g.iter())
+            {
+                *m = 0.9 * *m + 0.1 * g;
+                *v = 0.999 * *v + 0.001 * g * g;
+                let m_hat = *m / u.c1;
+                let v_hat = *v / u.c2;
+                *w = *w - u.decay * *w - u.lr * m_hat / (v_hat.sqrt() + 1e-8);
             }
         }
-        for gi in g.iter_mut() {
-            *gi *= u.scale;
-        }
-        match u.optimizer {
-            Optimizer::Adam => {
-                for (((w, m), v), &g) in
-                    p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g.iter())
-                {
-                    *m = 0.9 * *m + 0.1 * g;
-                    *v = 0.999 * *v + 0.001 * g * g;
-                    let m_hat = *m / u.c1;
-                    let v_hat = *v / u.c2;
-                    *w = *w - u.decay * *w - u.lr * m_hat / (v_hat.sqrt() + 1e-8);
-                }
-            }
-            Optimizer::Sgd { momentum } => {
-                for ((w, b), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
-                    *b = momentum * *b + g;
-                    *w = *w - u.decay * *w - u.lr * *b;
-                }
+        Optimizer::Sgd { momentum } => {
+            for ((w, b), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
+                *b = momentum * *b + g;
+                *w = *w - u.decay * *w - u.lr * *b;
             }
         }
     }

@@ -211,7 +211,13 @@ fn bad_arguments_fail_with_one_line_naming_them() {
         &nudge(&["eval", "--data", "/nonexistent/data"]),
         &["/nonexistent/data", "--data"],
     );
-    assert_fails(&nudge(&["train", "--hidden", "48", "--no-save"]), &["--hidden", "48"]);
+    assert_fails(&nudge(&["train", "--hidden", "0", "--no-save"]), &["--hidden"]);
+    assert_fails(&nudge(&["train", "--arch", "conv8", "--no-save"]), &["--arch", "conv8"]);
+    assert_fails(&nudge(&["train", "--arch", "96-10", "--no-save"]), &["--arch", "96", "784"]);
+    assert_fails(
+        &nudge(&["train", "--arch", "conv8k3,relu,dense3", "--no-save"]),
+        &["--arch", "10 classes"],
+    );
     assert_fails(&nudge(&["train", "--lr", "-1", "--no-save"]), &["--lr"]);
     assert_fails(&nudge(&["train", "--epochs", "0", "--no-save"]), &["--epochs"]);
     assert_fails(

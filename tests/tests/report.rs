@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use nudge_host::data::{self, DatasetKind, Split};
-use nudge_host::model::{IntoAny, ModelFile};
+use nudge_host::model::ModelFile;
 use nudge_host::report::{self, CurveKind, ReportConfig};
 use nudge_host::train::{Adversarial, AdversarialMethod, Optimizer, Schedule, TrainConfig};
 use nudge_tests::{assert_fails, committed_model, data_dir, nudge, repo, require_data, stdout};
@@ -51,15 +51,18 @@ fn small_model_with(adversarial: Option<Adversarial>) -> ModelFile {
         seed: 3,
         validation: 200,
     };
-    let (p, _) = nudge_host::train::train_robust::<32>(
+    let image = nudge_core::Shape::new(1, 28, 28);
+    let arch = nudge_host::arch::parse("784-32-10", image, "test").unwrap();
+    let (model, _) = nudge_host::train::train_robust(
         &train,
+        &arch,
         &cfg,
         adversarial,
         &mut |_, _| {},
         &mut |_| {},
     )
     .unwrap();
-    ModelFile { mlp: p.into_any(), metadata: Default::default() }
+    ModelFile { model, metadata: Default::default() }
 }
 
 fn small_test() -> Split {
@@ -111,10 +114,12 @@ fn report_end_to_end_is_consistent() {
     // image count by more than chance would allow at ε = 0 (it is equal there).
     let e = &m.epsilon;
     assert_eq!(e.epsilons[0], 0.0);
-    let clean_on_curve_images =
-        nudge_host::with_mlp!(&model.mlp, q => nudge_host::model::evaluate(q, &test.split_at(e.images).0))
-            .unwrap()
-            .accuracy();
+    let clean_on_curve_images = nudge_host::model::evaluate(
+        &model.model.classifier("test").unwrap(),
+        &test.split_at(e.images).0,
+    )
+    .unwrap()
+    .accuracy();
     assert_eq!(e.clean_accuracy, clean_on_curve_images);
     for kind in CurveKind::ALL {
         let c = e.curve(kind).unwrap();

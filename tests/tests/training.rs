@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use nudge_host::data::Split;
-use nudge_host::model::IntoAny;
 use nudge_host::train::{Optimizer, Schedule, TrainConfig};
 use nudge_tests::{assert_fails, nudge_cmd, require_data, stderr};
 
@@ -22,6 +21,12 @@ fn small_config(seed: u64) -> TrainConfig {
     }
 }
 
+/// `784-H-10`.
+fn mlp_arch(hidden: usize) -> nudge_host::arch::Arch {
+    let image = nudge_core::Shape::new(1, 28, 28);
+    nudge_host::arch::parse(&format!("784-{hidden}-10"), image, "test").unwrap()
+}
+
 fn subset(n: usize) -> Option<Split> {
     let dir = require_data()?;
     let d = nudge_host::data::load(&dir, nudge_host::data::DatasetKind::Mnist).unwrap();
@@ -32,14 +37,16 @@ fn subset(n: usize) -> Option<Split> {
 fn same_seed_same_bytes_other_seed_other_bytes() {
     let Some(data) = subset(2000) else { return };
     let run = |seed| {
-        let (p, h) =
-            nudge_host::train::train::<16>(&data, &small_config(seed), &mut |_, _| {}, &mut |_| {})
-                .unwrap();
-        (
-            nudge_host::model::ModelFile { mlp: p.into_any(), metadata: Default::default() }
-                .to_bytes(),
-            h,
+        let arch = mlp_arch(16);
+        let (model, h) = nudge_host::train::train(
+            &data,
+            &arch,
+            &small_config(seed),
+            &mut |_, _| {},
+            &mut |_| {},
         )
+        .unwrap();
+        (nudge_host::model::ModelFile { model, metadata: Default::default() }.to_bytes(), h)
     };
     let (a, history) = run(7);
     let (b, _) = run(7);

@@ -67,10 +67,11 @@ impl<A: ArenaStorage, const OUT: usize> NetworkWorkspace<A, OUT> {
 }
 
 /// A network of `IN` inputs and `OUT` classes, with arenas of type `A`; made by
-/// [`Network::classifier`].
-#[derive(Debug, Clone, Copy)]
-pub struct NetworkClassifier<'n, 'w, A, const IN: usize, const OUT: usize> {
-    network: &'n Network<'w>,
+/// [`Network::classifier`]. It holds a copy of the network (a few hundred bytes: the layer
+/// list; the weights stay borrowed).
+#[derive(Debug, Clone)]
+pub struct NetworkClassifier<'w, A, const IN: usize, const OUT: usize> {
+    network: Network<'w>,
     arena: PhantomData<fn() -> A>,
 }
 
@@ -80,7 +81,7 @@ impl<'w> Network<'w> {
     /// logits, or [`Error::ArenaTooSmall`] if `A` cannot hold [`arena_len`](Self::arena_len).
     pub fn classifier<A: ArenaStorage, const IN: usize, const OUT: usize>(
         &self,
-    ) -> Result<NetworkClassifier<'_, 'w, A, IN, OUT>, Error> {
+    ) -> Result<NetworkClassifier<'w, A, IN, OUT>, Error> {
         if self.input_len() != IN {
             return Err(Error::Length { what: "input", expected: self.input_len(), found: IN });
         }
@@ -90,14 +91,14 @@ impl<'w> Network<'w> {
         if !A::can_hold(self.arena_len()) {
             return Err(Error::ArenaTooSmall { needed: self.arena_len(), found: 0 });
         }
-        Ok(NetworkClassifier { network: self, arena: PhantomData })
+        Ok(NetworkClassifier { network: self.clone(), arena: PhantomData })
     }
 }
 
-impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'_, 'w, A, IN, OUT> {
+impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'w, A, IN, OUT> {
     /// The network.
     pub fn network(&self) -> &Network<'w> {
-        self.network
+        &self.network
     }
 
     /// Adds `∇θJ` for `objective` at `x` to `grad` (the network's parameter layout), and
@@ -130,12 +131,12 @@ impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'
 }
 
 impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
-    for NetworkClassifier<'_, '_, A, IN, OUT>
+    for NetworkClassifier<'_, A, IN, OUT>
 {
     type Workspace = NetworkWorkspace<A, OUT>;
 
     fn workspace(&self) -> Self::Workspace {
-        NetworkWorkspace::new(self.network)
+        NetworkWorkspace::new(&self.network)
     }
 
     fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {

@@ -6,8 +6,8 @@ use anyhow::Context;
 use clap::Args;
 use nudge_core::Goal;
 use nudge_host::attack::{Method, Settings};
+use nudge_host::fsutil;
 use nudge_host::model::ModelFile;
-use nudge_host::{fsutil, with_mlp};
 
 use super::attack_opts::AttackOpts;
 use super::{DataOpts, ModelOpts};
@@ -76,7 +76,7 @@ pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
         }
         (Some(i), _) => i,
         (None, Some(c)) => {
-            let preds = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
+            let preds = nudge_host::model::predict_all(&file.classifier(&path)?, &test)?;
             (0..test.len())
                 .find(|&i| usize::from(test.labels[i]) == c && preds[i] == c)
                 .ok_or_else(|| {
@@ -92,7 +92,8 @@ pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
         anyhow::bail!("--target-class: {source} is the true class of test image {index}");
     }
     let x = test.input(index).context("test image")?;
-    let o = with_mlp!(&file.mlp, p => nudge_host::attack::run(p, &x, Goal::targeted(source, a.target_class), &settings))?;
+    let goal = Goal::targeted(source, a.target_class);
+    let o = nudge_host::attack::run(&file.classifier(&path)?, &x, goal, &settings)?;
     if let Some(out) = &a.out {
         nudge_host::render::write_png(out, &x, &o.adversarial, a.force)?;
     }

@@ -4,9 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 use nudge_core::Goal;
+use nudge_host::CLASSES;
 use nudge_host::attack::{self, Method, Trial};
 use nudge_host::model::ModelFile;
-use nudge_host::{CLASSES, with_mlp};
 
 use super::attack::check_class;
 use super::attack_opts::AttackOpts;
@@ -71,8 +71,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let test = nudge_host::data::load_test(&dir)?;
     let settings = a.attack.settings();
     settings.validate()?;
-    let preds = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
-    let scores = with_mlp!(&file.mlp, p => nudge_host::model::evaluate(p, &test))?;
+    let model = file.classifier(&path)?;
+    let preds = nudge_host::model::predict_all(&model, &test)?;
+    let scores = nudge_host::model::evaluate(&model, &test)?;
     let examples = attack::correct_examples(&preds, &test.labels, a.per_class);
 
     // 1. One digit, shown.
@@ -80,8 +81,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         anyhow::anyhow!("--from: no correctly classified test image of class {}", a.from)
     })?;
     let x = test.input(index).ok_or_else(|| anyhow::anyhow!("test image {index}"))?;
-    let one =
-        with_mlp!(&file.mlp, p => attack::run(p, &x, Goal::targeted(a.from, a.to), &settings))?;
+    let one = attack::run(&model, &x, Goal::targeted(a.from, a.to), &settings)?;
 
     // 2. Every pair.
     let jobs = (CLASSES * (CLASSES - 1) * a.per_class) as u64;
@@ -90,7 +90,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let tick = || {
         pb.set_position(done.fetch_add(1, Ordering::Relaxed) + 1);
     };
-    let trials = with_mlp!(&file.mlp, p => attack::pair_experiment(p, &test.images, &examples, &settings, &tick))?;
+    let trials = attack::pair_experiment(&model, &test.images, &examples, &settings, &tick)?;
     pb.finish_and_clear();
 
     let wins: Vec<&Trial> = trials.iter().filter(|t| t.report.success).collect();
@@ -128,9 +128,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
 
     let r = &one.report;
     println!(
-        "model {} (784-{}-10): test accuracy {:.2}% on {} images from {}\n",
+        "model {} ({}): test accuracy {:.2}% on {} images from {}\n",
         path.display(),
-        file.mlp.hidden(),
+        file.model.arch(),
         100.0 * scores.accuracy(),
         scores.total,
         dir.display()

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use nudge_host::model::ModelFile;
-use nudge_host::{PIXELS, fsutil, with_mlp};
+use nudge_host::{PIXELS, fsutil};
 
 use super::{DataOpts, ModelOpts};
 
@@ -24,12 +24,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let file = ModelFile::load(&path)?;
     let dir = a.data.dir()?;
     let test = nudge_host::data::load_test(&dir)?;
-    let scores = with_mlp!(&file.mlp, p => nudge_host::model::evaluate(p, &test))?;
+    let scores = nudge_host::model::evaluate(&file.classifier(&path)?, &test)?;
     if a.json {
         let j = serde_json::json!({
             "model": path.display().to_string(),
             "data": dir.display().to_string(),
-            "hidden": file.mlp.hidden(),
+            "arch": file.model.arch(),
+            "parameters": file.model.params().len(),
             "accuracy": scores.accuracy(),
             "correct": scores.correct,
             "total": scores.total,
@@ -39,7 +40,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         println!("{j:#}");
         return Ok(());
     }
-    println!("model {} (784-{}-10), data {}", path.display(), file.mlp.hidden(), dir.display());
+    println!("model {} ({}), data {}", path.display(), file.model.arch(), dir.display());
     if let Some(claimed) = file.metadata.get("accuracy") {
         println!("accuracy recorded in the file: {claimed}");
     }
@@ -94,7 +95,7 @@ pub fn samples(a: &SamplesArgs) -> anyhow::Result<()> {
     let file = ModelFile::load(&path)?;
     let dir = a.data.dir()?;
     let test = nudge_host::data::load_test(&dir)?;
-    let predictions = with_mlp!(&file.mlp, p => nudge_host::model::predict_all(p, &test))?;
+    let predictions = nudge_host::model::predict_all(&file.classifier(&path)?, &test)?;
     let mut indices = Vec::new();
     for class in 0..10 {
         let i = (0..test.len())

@@ -5,6 +5,7 @@ mod attack_opts;
 mod demo;
 mod eval;
 mod fetch;
+mod gradient;
 mod report;
 mod toy;
 mod train;
@@ -40,12 +41,15 @@ enum Command {
     /// The seed exercise 2.A–2.C: gradients of a 6-feature logistic regression, and gradient
     /// ascent on its input.
     Toy(toy::ToyArgs),
-    /// Train the 784-H-10 MLP (or the toy logistic regression) and save it as safetensors.
+    /// Train a network (`--arch`: an MLP or a CNN) or the toy logistic regression; save it as
+    /// safetensors.
     Train(train::TrainArgs),
     /// Accuracy and confusion matrix of a model on the test set.
     Eval(eval::EvalArgs),
     /// Run one attack on one test image and show the result.
     Attack(attack::AttackArgs),
+    /// Write ∇ₓ log p(T) at one test image as .npy (and a saliency PNG): where the model looks.
+    Gradient(gradient::GradientArgs),
     /// Write ten correctly classified test digits (one per class) for the firmware build.
     Samples(eval::SamplesArgs),
     /// Robustness report: pair gallery, success heatmap, accuracy against ε, report.md/json.
@@ -116,6 +120,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(&a),
         Command::Attack(a) => attack::run(&a),
+        Command::Gradient(a) => gradient::run(&a),
         Command::Samples(a) => eval::samples(&a),
         Command::Report(a) => report::run(&a),
         Command::Data(a) => fetch::run(a),

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use nudge_host::model::{IntoAny, ModelFile};
+use nudge_host::model::ModelFile;
 use nudge_host::train::{Adversarial, AdversarialMethod, Optimizer, Schedule, TrainConfig};
-use nudge_host::{for_hidden, fsutil};
+use nudge_host::{arch, fsutil};
 
 use super::DataOpts;
 use super::ui::{bar, say};
@@ -18,10 +18,12 @@ use super::ui::{bar, say};
 pub struct TrainArgs {
     #[command(flatten)]
     data: DataOpts,
-    /// What to train: the MNIST MLP, or the seed's 6-feature logistic regression (toy data).
-    #[arg(long, value_enum, default_value_t = Arch::Mlp)]
-    arch: Arch,
-    /// Hidden units: 16, 32, 64, 128 or 256.
+    /// What to train: `mlp` (784-HIDDEN-10), `logreg` (the seed's 6-feature logistic
+    /// regression on toy data), an MLP such as `784-128-64-10`, or a layer list such as
+    /// `conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,dense10` (see the README).
+    #[arg(long, default_value = "mlp", value_name = "SPEC")]
+    arch: String,
+    /// Hidden units of `--arch mlp`.
     #[arg(long, default_value_t = 64)]
     hidden: usize,
     /// Passes over the training data.
@@ -91,14 +93,6 @@ enum AdversarialArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Arch {
-    /// 784-H-10 MLP on the dataset.
-    Mlp,
-    /// The seed's logistic regression on xA, xB (section 2).
-    Logreg,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum OptimizerArg {
     /// Adam (β₁ 0.9, β₂ 0.999).
     Adam,
@@ -115,9 +109,15 @@ enum ScheduleArg {
 }
 
 pub fn run(a: TrainArgs) -> anyhow::Result<()> {
-    if a.arch == Arch::Logreg {
+    if a.arch == "logreg" {
         return super::toy::train_logreg(a.epochs, a.lr, a.json);
     }
+    if a.hidden == 0 {
+        anyhow::bail!(nudge_host::Error::argument("--hidden", "must be ≥ 1"));
+    }
+    let image = nudge_core::Shape::new(1, 28, 28);
+    let spec = if a.arch == "mlp" { format!("784-{}-10", a.hidden) } else { a.arch.clone() };
+    let arch = arch::parse(&spec, image, "--arch")?;
     let kind = a.data.kind();
     let adversarial = a.adversarial.map(|method| Adversarial {
         method: match method {
@@ -131,8 +131,18 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         adv.validate()?;
     }
     let suffix = if adversarial.is_some() { "-robust" } else { "" };
+    let is_mlp = arch::mlp_shorthand(arch.input, &arch.layers);
+    let single_hidden = match arch.layers.as_slice() {
+        [nudge_core::LayerSpec::Dense { outputs }, _, _] if is_mlp.is_some() => Some(*outputs),
+        _ => None,
+    };
     let out = a.out.clone().unwrap_or_else(|| {
-        PathBuf::from(format!("{}-mlp-h{}{suffix}.safetensors", kind.name(), a.hidden))
+        let name = match (single_hidden, &is_mlp) {
+            (Some(h), _) => format!("mlp-h{h}"),
+            (None, Some(_)) => "mlp".to_string(),
+            (None, None) => "cnn".to_string(),
+        };
+        PathBuf::from(format!("{}-{name}{suffix}.safetensors", kind.name()))
     });
     let recipe = |cfg: &TrainConfig| match &adversarial {
         Some(adv) => format!("{} {}", cfg.recipe(), adv.recipe()),
@@ -159,7 +169,6 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         seed: a.seed,
         validation: a.validation,
     };
-    for_hidden!(a.hidden, H => Ok(()))?;
     let dir = a.data.dir()?;
     let t_load = Instant::now();
     let data = nudge_host::data::load(&dir, kind)?;
@@ -167,8 +176,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     cfg.validate(data.train.len())?;
     if !a.json {
         println!(
-            "training 784-{}-10 on {} ({} train, {} validation, {} test) from {}",
-            a.hidden,
+            "training {} on {} ({} train, {} validation, {} test) from {}",
+            is_mlp.clone().unwrap_or_else(|| arch::format(&arch.layers)),
             kind.name(),
             data.train.len() - cfg.validation,
             cfg.validation,
@@ -213,15 +222,19 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             );
         }
     };
-    let (mlp, history) = for_hidden!(a.hidden, H => {
-        nudge_host::train::train_robust::<H>(&data.train, &cfg, adversarial, &mut on_batch, &mut on_epoch)
-            .map(|(p, h)| (p.into_any(), h))
-    })?;
+    let (model, history) = nudge_host::train::train_robust(
+        &data.train,
+        &arch,
+        &cfg,
+        adversarial,
+        &mut on_batch,
+        &mut on_epoch,
+    )?;
     let train_seconds = t_train.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let scores = nudge_host::with_mlp!(&mlp, p => nudge_host::model::evaluate(p, &data.test))?;
+    let scores = nudge_host::model::evaluate(&model.classifier("--arch")?, &data.test)?;
     let val = history.last().map_or(0.0, |s| s.val_accuracy);
-    let metadata = BTreeMap::from([
+    let mut metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
         ("dataset".to_string(), kind.name().to_string()),
         ("train_images".to_string(), (data.train.len() - cfg.validation).to_string()),
@@ -230,18 +243,21 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         ("total".to_string(), scores.total.to_string()),
         ("val_accuracy".to_string(), format!("{val:.4}")),
         ("seed".to_string(), cfg.seed.to_string()),
-        ("hidden".to_string(), a.hidden.to_string()),
+        ("arch".to_string(), model.arch()),
         ("nudge_version".to_string(), nudge_host::VERSION.to_string()),
         ("recipe".to_string(), recipe(&cfg)),
     ]);
-    let file = ModelFile { mlp, metadata };
+    if let Some(h) = single_hidden {
+        metadata.insert("hidden".to_string(), h.to_string());
+    }
+    let file = ModelFile { model, metadata };
     if !a.no_save {
         file.save(&out, a.force).with_context(|| format!("saving {}", out.display()))?;
     }
     if a.json {
         let j = serde_json::json!({
             "dataset": kind.name(),
-            "hidden": a.hidden,
+            "arch": file.model.arch(),
             "seed": cfg.seed,
             "recipe": recipe(&cfg),
             "accuracy": scores.accuracy(),

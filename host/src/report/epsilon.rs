@@ -24,7 +24,7 @@ use serde::Serialize;
 use super::{FONT, ModelReport, ReportConfig, plot_error};
 use crate::data::Image;
 use crate::error::{Error, Result};
-use crate::model::Params;
+use crate::model::Net;
 use crate::{CLASSES, PIXELS};
 
 /// Which attack a curve measures.
@@ -141,15 +141,14 @@ type Survival = [Vec<bool>; 4];
 
 /// Measures the curves on `images` (with their labels and the model's clean predictions).
 /// `advance(k)` is called as images complete.
-pub(super) fn measure<const H: usize>(
-    p: &Params<H>,
+pub(super) fn measure(
+    model: &Net<'_>,
     images: &[Image],
     labels: &[u8],
     predictions: &[usize],
     cfg: &ReportConfig,
     advance: &(dyn Fn(u64) + Sync),
 ) -> Result<EpsilonCurves> {
-    let model = p.as_model();
     let eps = &cfg.epsilons;
     let per_image = images
         .par_iter()
@@ -157,7 +156,7 @@ pub(super) fn measure<const H: usize>(
         .zip(predictions)
         .enumerate()
         .map_init(
-            || (AttackScratch::for_model(&model), [0.0f32; PIXELS]),
+            || (AttackScratch::for_model(model), [0.0f32; PIXELS]),
             |(scratch, adv), (index, ((image, &label), &predicted))| -> Result<Survival> {
                 let label = usize::from(label);
                 let mut out: Survival = std::array::from_fn(|_| vec![false; eps.len()]);
@@ -176,7 +175,7 @@ pub(super) fn measure<const H: usize>(
                         }
                         let pred = model.predict(adv, &mut scratch.model).map_err(kernel)?;
                         out[0][k] = pred.class == label;
-                        let r = Fgsm::new(e).run(&model, &x, goals[0], adv, scratch, &mut ());
+                        let r = Fgsm::new(e).run(model, &x, goals[0], adv, scratch, &mut ());
                         out[1][k] = !r.map_err(kernel)?.success;
                     }
                     for (g, goal) in goals.into_iter().enumerate() {
@@ -186,7 +185,7 @@ pub(super) fn measure<const H: usize>(
                                 break;
                             }
                             let attack = pgd(e, cfg.pgd_iterations);
-                            let r = attack.run(&model, &x, goal, adv, scratch, &mut ());
+                            let r = attack.run(model, &x, goal, adv, scratch, &mut ());
                             out[c][k] = !r.map_err(kernel)?.success;
                         }
                     }

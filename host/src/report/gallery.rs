@@ -13,7 +13,7 @@ use super::{FONT, ModelReport, plot_error};
 use crate::attack::Settings;
 use crate::data::Image;
 use crate::error::Result;
-use crate::model::Params;
+use crate::model::Net;
 use crate::{CLASSES, PIXELS};
 
 /// One cell of the gallery.
@@ -53,8 +53,8 @@ pub struct Gallery {
 }
 
 /// Attacks the first example of each class toward every other class (in parallel).
-pub(super) fn measure<const H: usize>(
-    p: &Params<H>,
+pub(super) fn measure(
+    model: &Net<'_>,
     images: &[Image],
     examples: &[Vec<usize>; CLASSES],
     means: &[[f32; PIXELS]; CLASSES],
@@ -72,9 +72,8 @@ pub(super) fn measure<const H: usize>(
         .map(|&(source, target, index)| {
             let x = crate::data::to_input(&images[index]);
             if source == target {
-                let model = p.as_model();
-                let mut ws = nudge_core::Classifier::workspace(&model);
-                let pred = nudge_core::Classifier::predict(&model, &x, &mut ws)
+                let mut ws = nudge_core::Classifier::workspace(model);
+                let pred = nudge_core::Classifier::predict(model, &x, &mut ws)
                     .map_err(|e| crate::Error::kernel("gallery", e))?;
                 return Ok(GalleryCell {
                     source,
@@ -86,7 +85,7 @@ pub(super) fn measure<const H: usize>(
                     image: x.to_vec(),
                 });
             }
-            let out = crate::attack::run(p, &x, Goal::targeted(source, target), settings)?;
+            let out = crate::attack::run(model, &x, Goal::targeted(source, target), settings)?;
             Ok(GalleryCell {
                 source,
                 target,

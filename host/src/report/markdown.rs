@@ -79,15 +79,15 @@ fn summary_table(md: &mut String, r: &Report) {
     let iters = r.models.first().map_or(40, |m| m.epsilon.pgd_iterations);
     let _ = writeln!(
         md,
-        "| model | hidden | clean accuracy | random ±{e} noise | FGSM ε={e} | PGD-{iters} ε={e} | targeted PGD-{iters} ε={e} | pair attacks succeeding | median L∞ | median target confidence |"
+        "| model | architecture | clean accuracy | random ±{e} noise | FGSM ε={e} | PGD-{iters} ε={e} | targeted PGD-{iters} ε={e} | pair attacks succeeding | median L∞ | median target confidence |"
     );
-    let _ = writeln!(md, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for m in &r.models {
         let _ = writeln!(
             md,
             "| {} | {} | {} ({}/{}) | {} | {} | {} | {} | {} of {} ({}) | {} | {} |",
             m.label,
-            m.hidden,
+            m.arch,
             pct(m.clean_accuracy),
             m.correct,
             m.test_images,

@@ -34,8 +34,8 @@ use serde::Serialize;
 use crate::attack::{Method, Settings};
 use crate::data::Split;
 use crate::error::{Error, Result};
-use crate::model::{ModelFile, Params};
-use crate::{CLASSES, PIXELS, with_mlp};
+use crate::model::{ModelFile, Net};
+use crate::{CLASSES, PIXELS};
 
 pub use epsilon::{Curve, CurveKind, EpsilonCurves, csv as epsilon_csv};
 pub use gallery::{Gallery, GalleryCell};
@@ -183,8 +183,8 @@ pub struct ModelReport {
     pub label: String,
     /// Where the model came from.
     pub path: PathBuf,
-    /// Hidden units.
-    pub hidden: usize,
+    /// The architecture (`784-64-10`, or the layer list).
+    pub arch: String,
     /// The recipe stored in the model file, if any.
     pub recipe: Option<String>,
     /// Test images seen for the clean accuracy.
@@ -296,15 +296,16 @@ pub fn measure(
     if test.is_empty() {
         return Err(Error::argument("--data", "the test split is empty"));
     }
-    let mut report = with_mlp!(&file.mlp, p => measure_params(p, test, cfg, progress))?;
+    let mut report = measure_model(&file.classifier(path)?, test, cfg, progress)?;
     report.label = label.to_string();
     report.path = path.to_path_buf();
     report.recipe = file.metadata.get("recipe").cloned();
+    report.arch = file.model.arch();
     Ok(report)
 }
 
-fn measure_params<const H: usize>(
-    p: &Params<H>,
+fn measure_model(
+    p: &Net<'_>,
     test: &Split,
     cfg: &ReportConfig,
     progress: &dyn Progress,
@@ -347,7 +348,7 @@ fn measure_params<const H: usize>(
     Ok(ModelReport {
         label: String::new(),
         path: PathBuf::new(),
-        hidden: H,
+        arch: String::new(),
         recipe: None,
         test_images: test.len(),
         correct,
