@@ -14,4 +14,4 @@ cargo test -p nudge-core --features micromath
 # required, so test that build too, against the firmware as well. `native` is the CPU
 # the benchmarks use; on a machine without AVX it repeats the portable build.
 CARGO_TARGET_DIR=target/native RUSTFLAGS="-C target-cpu=native" \
-    cargo test -p nudge-core -p nudge-tests --lib --test gradients --test fused_step --test firmware_agreement
+    cargo test -p nudge-core -p nudge-tests --lib --test gradients --test fused_step --test network --test firmware_agreement

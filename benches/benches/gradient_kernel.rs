@@ -26,7 +26,7 @@ use nudge_benches::{
     forward_input_grad_flops, kernel_forward_input_grad, nonzero_chunk_fraction, nonzero_fraction,
     random_params,
 };
-use nudge_core::network::Network;
+use nudge_core::network::{Network, NetworkClassifier, NetworkWorkspace};
 use nudge_core::rng::SplitMix64;
 use nudge_core::{Classifier, LayerSpec, Objective, Shape, Window};
 use std::hint::black_box;
@@ -84,14 +84,13 @@ fn for_hidden<const H: usize>(group: &mut BenchmarkGroup<'_, WallTime>) {
     }
 }
 
-/// `∇ₓ log p(TARGET)` through a [`Network`] (forward and backward, a heap arena).
+/// `∇ₓ log p(TARGET)` through a network's classifier (forward and backward, a heap arena).
 fn network_forward_input_grad(
-    network: &Network<'_>,
+    classifier: &NetworkClassifier<'_, Vec<f32>, IN, OUT>,
     x: &[f32; IN],
-    ws: &mut nudge_core::network::NetworkWorkspace<Vec<f32>, OUT>,
+    ws: &mut NetworkWorkspace<Vec<f32>, OUT>,
     grad: &mut [f32; IN],
 ) {
-    let classifier = network.classifier::<Vec<f32>, IN, OUT>().expect("784 inputs, 10 classes");
     let objective = Objective::Targeted { target: TARGET };
     classifier.input_gradient(x, objective, ws, grad).expect("finite");
 }
@@ -105,11 +104,12 @@ fn networks(group: &mut BenchmarkGroup<'_, WallTime>) {
     let mlp =
         [LayerSpec::Dense { outputs: 64 }, LayerSpec::Relu, LayerSpec::Dense { outputs: OUT }];
     let network = Network::new(Shape::flat(IN), &mlp, &theta).expect("valid MLP");
-    let mut ws = nudge_core::network::NetworkWorkspace::new(&network);
+    let classifier = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let mut ws = classifier.workspace();
     group.throughput(Throughput::Elements(forward_input_grad_flops(64)));
     group.bench_function(BenchmarkId::new("network_forward_input_grad", 64), |b| {
         b.iter(|| {
-            network_forward_input_grad(&network, black_box(&x), &mut ws, &mut grad);
+            network_forward_input_grad(&classifier, black_box(&x), &mut ws, &mut grad);
             black_box(&grad);
         });
     });
@@ -135,11 +135,12 @@ fn networks(group: &mut BenchmarkGroup<'_, WallTime>) {
         network.macs(),
         network.arena_len()
     );
-    let mut ws = nudge_core::network::NetworkWorkspace::new(&network);
+    let classifier = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let mut ws = classifier.workspace();
     group.throughput(Throughput::Elements(4 * network.macs() as u64));
     group.bench_function(BenchmarkId::new("forward_input_grad", "cnn"), |b| {
         b.iter(|| {
-            network_forward_input_grad(&network, black_box(&x), &mut ws, &mut grad);
+            network_forward_input_grad(&classifier, black_box(&x), &mut ws, &mut grad);
             black_box(&grad);
         });
     });

@@ -14,7 +14,7 @@
 //! | `flatten` | flatten (added on its own before a dense layer that follows a spatial one) |
 //! | `dense10` | dense layer of 10 units |
 //!
-//! For example `conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,dense10`. [`format`] writes
+//! For example `conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,dense10`. [`format_layers`] writes
 //! the layer list back, with every layer (flatten included) spelt out, so that parsing it
 //! again gives the same network.
 
@@ -153,7 +153,7 @@ fn positive(s: &str) -> Option<usize> {
 /// The layer list of `layers`, every layer spelt out (the inverse of [`parse`]'s list form;
 /// a non-square window or padding is written `conv8k3x5s1x2p0x1`, which [`parse`] refuses:
 /// such layers come only from imported models).
-pub fn format(layers: &[LayerSpec]) -> String {
+pub fn format_layers(layers: &[LayerSpec]) -> String {
     let pair =
         |v: [usize; 2]| if v[0] == v[1] { v[0].to_string() } else { format!("{}x{}", v[0], v[1]) };
     layers
@@ -256,7 +256,7 @@ mod tests {
             a.layers[3],
             LayerSpec::Conv2d { out_channels: 16, window: Window::square(5, 2), padding: [2, 2] }
         );
-        let text = format(&a.layers);
+        let text = format_layers(&a.layers);
         assert_eq!(text, "conv8k3,relu,maxpool2,conv16k5s2p2,relu,avgpool3s1,flatten,dense10");
         assert_eq!(parse(&text, MNIST, "--arch").unwrap(), a);
         assert_eq!(mlp_shorthand(a.input, &a.layers), None);

@@ -119,7 +119,8 @@ impl Model {
 
     /// `784-64-10` for an MLP, else the layer list.
     pub fn arch(&self) -> String {
-        arch::mlp_shorthand(self.input, &self.layers).unwrap_or_else(|| arch::format(&self.layers))
+        arch::mlp_shorthand(self.input, &self.layers)
+            .unwrap_or_else(|| arch::format_layers(&self.layers))
     }
 
     /// Whether the tensors are named `fc1…fcN` (an MLP) rather than `nn.Sequential`'s.
@@ -314,7 +315,7 @@ impl ModelFile {
         let mut metadata = self.metadata.clone();
         if !self.model.is_mlp() {
             metadata.insert(INPUT_KEY.into(), arch::format_shape(self.model.input));
-            metadata.insert(LAYERS_KEY.into(), arch::format(&self.model.layers));
+            metadata.insert(LAYERS_KEY.into(), arch::format_layers(&self.model.layers));
         }
         safetensors::serialize(&refs, &metadata)
     }

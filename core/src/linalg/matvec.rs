@@ -70,7 +70,7 @@ pub(crate) fn matvec_blocked<const R: usize, const C: usize, const B: usize>(
     bias: &[f32; R],
     mut outs: [&mut [f32; R]; B],
 ) {
-    let chunks = xs.map(NonzeroChunks::of);
+    let chunks = xs.map(|x| NonzeroChunks::of(x));
     let (row_blocks, row_tail) = m.as_chunks::<BLOCK_ROWS>();
     let (bias_blocks, bias_tail) = bias.as_chunks::<BLOCK_ROWS>();
     for (k, (rows, b)) in row_blocks.iter().zip(bias_blocks).enumerate() {
@@ -121,7 +121,7 @@ struct NonzeroChunks {
 }
 
 impl NonzeroChunks {
-    fn of<const C: usize>(x: &[f32; C]) -> Self {
+    fn of(x: &[f32]) -> Self {
         let (xc, _) = x.as_chunks::<LANES>();
         let mut indices = [0u8; MAX_SKIP_CHUNKS];
         let mut len = 0;
@@ -162,6 +162,77 @@ impl NonzeroChunks {
         for ((o, s), b) in o.iter_mut().zip(sums).zip(b) {
             *o = s + b;
         }
+    }
+}
+
+/// `out[r] = dot(W[r], x) + bias[r]` for a row-major `W` of `out.len()` rows of `x.len()`
+/// columns: [`matvec`] for sizes known only at run time, with the same blocking and zero-chunk
+/// skipping and so the same bits (tested). Rows beyond `weight` or `bias` are left as they are.
+pub(crate) fn matvec_slice(weight: &[f32], x: &[f32], bias: &[f32], out: &mut [f32]) {
+    let n = x.len();
+    let row = |r: usize| weight.get(r * n..(r + 1) * n);
+    if cfg!(target_arch = "arm") {
+        for (r, (o, b)) in out.iter_mut().zip(bias).enumerate() {
+            if let Some(w) = row(r) {
+                *o = combine_lanes(dot_lanes(w, x)) + b;
+            }
+        }
+        return;
+    }
+    let chunks = NonzeroChunks::of(x);
+    for (k, (o, b)) in out.chunks_mut(BLOCK_ROWS).zip(bias.chunks(BLOCK_ROWS)).enumerate() {
+        let first = k * BLOCK_ROWS;
+        let block: [Option<&[f32]>; BLOCK_ROWS] = core::array::from_fn(|i| row(first + i));
+        if let (Ok(o), Ok(b), true) = (
+            <&mut [f32; BLOCK_ROWS]>::try_from(&mut *o),
+            <&[f32; BLOCK_ROWS]>::try_from(b),
+            block.iter().all(Option::is_some),
+        ) {
+            let rows = block.map(|r| r.unwrap_or(&[]));
+            for ((o, s), b) in o.iter_mut().zip(chunks.dot_slices(rows, x)).zip(b) {
+                *o = s + b;
+            }
+        } else {
+            for ((o, b), r) in o.iter_mut().zip(b).zip(block) {
+                if let Some(r) = r {
+                    let [s] = chunks.dot_slices([r], x);
+                    *o = s + b;
+                }
+            }
+        }
+    }
+}
+
+impl NonzeroChunks {
+    /// `N` dot products of rows (each as long as `x`) with `x`, over the nonzero chunks, in
+    /// [`dot`](super::dot)'s order.
+    #[inline]
+    fn dot_slices<const N: usize>(&self, rows: [&[f32]; N], x: &[f32]) -> [f32; N] {
+        let mut acc = [[0.0f32; LANES]; N];
+        let (xc, xt) = x.as_chunks::<LANES>();
+        let row_chunks = rows.map(|row| row.as_chunks::<LANES>());
+        let mut add = |k: usize| {
+            let Some(xk) = xc.get(k) else { return };
+            for (a, (row, _)) in acc.iter_mut().zip(&row_chunks) {
+                let Some(w) = row.get(k) else { return };
+                for l in 0..LANES {
+                    a[l] += w[l] * xk[l];
+                }
+            }
+        };
+        if self.sparse {
+            for &k in self.indices.get(..self.len).unwrap_or(&[]) {
+                add(usize::from(k));
+            }
+        } else {
+            (0..self.chunks).for_each(&mut add);
+        }
+        for (a, (_, tail)) in acc.iter_mut().zip(&row_chunks) {
+            for ((lane, w), xk) in a.iter_mut().zip(*tail).zip(xt) {
+                *lane += w * xk;
+            }
+        }
+        combine_lanes_of_rows(acc)
     }
 }
 
@@ -359,6 +430,27 @@ mod tests {
         matvec_rowwise(&m, &x, &[0.0; 4], &mut o1);
         matvec_blocked(&m, [&x], &[0.0; 4], [&mut o2]);
         assert_eq!(o1.map(f32::to_bits), o2.map(f32::to_bits));
+    }
+
+    #[test]
+    fn matvec_slice_gives_the_bits_of_matvec_for_every_row_count() {
+        let mut rng = SplitMix64::new(41);
+        for _ in 0..20 {
+            let m: Matrix<13, 803> = random_matrix(&mut rng);
+            let x: [f32; 803] = sparse_vector(&mut rng);
+            let b: [f32; 13] = core::array::from_fn(|_| rng.uniform(-1.0, 1.0));
+            let mut want = [0.0; 13];
+            matvec_rowwise(&m, &x, &b, &mut want);
+            // 13 rows: whole blocks and a partial one; also fewer rows than a block.
+            for rows in [13, 3] {
+                let mut got = [9.0; 13];
+                let flat = m.as_flattened().get(..rows * 803).unwrap();
+                matvec_slice(flat, &x, &b[..rows], &mut got[..rows]);
+                for (g, w) in got[..rows].iter().zip(&want[..rows]) {
+                    assert_eq!(g.to_bits(), w.to_bits());
+                }
+            }
+        }
     }
 
     #[rustfmt::skip]

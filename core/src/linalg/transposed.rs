@@ -30,7 +30,7 @@ pub fn matvec_transposed_acc<const R: usize, const C: usize>(
     v: &[f32; R],
     out: &mut [f32; C],
 ) {
-    let active = m.iter().zip(v).filter(|&(_, &g)| g != 0.0);
+    let active = m.iter().map(|row| &row[..]).zip(v).filter(|&(_, &g)| g != 0.0);
     if cfg!(target_arch = "arm") {
         transposed_acc_by4(active, out);
     } else if cfg!(target_feature = "avx") {
@@ -294,11 +294,13 @@ fn add_active_rows<const R: usize, const C: usize, const W: usize>(
     *sums = acc;
 }
 
-/// Eight active rows per pass over `out`, then the remaining ones by [`transposed_acc_by4`].
+/// `out[c] += Σ g·row[c]` over the `(row, g)` pairs of `active` in order (rows as long as
+/// `out`, the active ones of a matrix of any shape): eight rows per pass over `out`, then
+/// the remaining ones by [`transposed_acc_by4`] — the order of one row at a time.
 #[inline]
-fn transposed_acc_by8<'m, const C: usize>(
-    mut active: impl Iterator<Item = (&'m [f32; C], &'m f32)>,
-    out: &mut [f32; C],
+pub(crate) fn transposed_acc_by8<'m>(
+    mut active: impl Iterator<Item = (&'m [f32], &'m f32)>,
+    out: &mut [f32],
 ) {
     loop {
         let next: [_; 8] = core::array::from_fn(|_| active.next());
@@ -326,29 +328,37 @@ fn transposed_acc_by8<'m, const C: usize>(
     }
 }
 
+/// `y ← y + a·x` over the elements both have (as [`add_scaled`](super::add_scaled)).
+#[inline]
+fn add_scaled_slice(y: &mut [f32], a: f32, x: &[f32]) {
+    for (yi, xi) in y.iter_mut().zip(x) {
+        *yi += a * xi;
+    }
+}
+
 /// Four active rows per pass over `out`, then the remaining ones one at a time.
 #[inline]
-fn transposed_acc_by4<'m, const C: usize>(
-    mut active: impl Iterator<Item = (&'m [f32; C], &'m f32)>,
-    out: &mut [f32; C],
+pub(crate) fn transposed_acc_by4<'m>(
+    mut active: impl Iterator<Item = (&'m [f32], &'m f32)>,
+    out: &mut [f32],
 ) {
     loop {
         let Some((r0, &g0)) = active.next() else {
             return;
         };
         let Some((r1, &g1)) = active.next() else {
-            super::add_scaled(out, g0, r0);
+            add_scaled_slice(out, g0, r0);
             return;
         };
         let Some((r2, &g2)) = active.next() else {
-            super::add_scaled(out, g0, r0);
-            super::add_scaled(out, g1, r1);
+            add_scaled_slice(out, g0, r0);
+            add_scaled_slice(out, g1, r1);
             return;
         };
         let Some((r3, &g3)) = active.next() else {
-            super::add_scaled(out, g0, r0);
-            super::add_scaled(out, g1, r1);
-            super::add_scaled(out, g2, r2);
+            add_scaled_slice(out, g0, r0);
+            add_scaled_slice(out, g1, r1);
+            add_scaled_slice(out, g2, r2);
             return;
         };
         add_scaled4(out, [r0, r1, r2, r3], [g0, g1, g2, g3]);
@@ -357,7 +367,7 @@ fn transposed_acc_by4<'m, const C: usize>(
 
 /// `o = (((o + g₀w₀) + g₁w₁) + g₂w₂) + g₃w₃` for every element of `out`.
 #[inline]
-fn add_scaled4<const C: usize>(out: &mut [f32; C], rows: [&[f32; C]; 4], gains: [f32; 4]) {
+fn add_scaled4(out: &mut [f32], rows: [&[f32]; 4], gains: [f32; 4]) {
     let [g0, g1, g2, g3] = gains;
     // On the Cortex-M4F whole chunks go through multi-register loads (same order), the
     // tail through the portable loop below.
@@ -421,7 +431,7 @@ mod tests {
         for active_rows in 0..=24 {
             let v: [f32; 24] = gains(&mut rng, active_rows);
             let want = sequential(&m, &v, start).map(f32::to_bits);
-            let active = || m.iter().zip(&v).filter(|&(_, &g)| g != 0.0);
+            let active = || m.iter().map(|r| &r[..]).zip(&v).filter(|&(_, &g)| g != 0.0);
             let (mut by4, mut by8, mut blocked, mut public) = (start, start, start, start);
             transposed_acc_by4(active(), &mut by4);
             transposed_acc_by8(active(), &mut by8);

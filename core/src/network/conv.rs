@@ -106,6 +106,33 @@ fn part_mut(v: &mut [f32], i: usize, n: usize) -> &mut [f32] {
     v.get_mut(i * n..(i + 1) * n).unwrap_or(&mut [])
 }
 
+/// `out[i] += w·inp[i·s]` for every `i` of `out` (a plain zip at stride 1, which vectorises;
+/// the same operations either way).
+fn gather_add(out: &mut [f32], w: f32, inp: &[f32], s: usize) {
+    if s == 1 {
+        for (o, &v) in out.iter_mut().zip(inp) {
+            *o += w * v;
+        }
+    } else {
+        for (o, &v) in out.iter_mut().zip(inp.iter().step_by(s.max(1))) {
+            *o += w * v;
+        }
+    }
+}
+
+/// `out[i·s] += w·d[i]` for every `i` of `d` that lands in `out`.
+fn scatter_add(out: &mut [f32], w: f32, d: &[f32], s: usize) {
+    if s == 1 {
+        for (o, &v) in out.iter_mut().zip(d) {
+            *o += w * v;
+        }
+    } else {
+        for (o, &v) in out.iter_mut().step_by(s.max(1)).zip(d) {
+            *o += w * v;
+        }
+    }
+}
+
 /// `y = conv(x) + b`.
 pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
     let Some(g) = Geometry::of(layer) else { return };
@@ -124,10 +151,7 @@ pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
                     let (Some(out_row), Some(in_row)) = (plane.get_mut(out), input.get(inp)) else {
                         return;
                     };
-                    let taps = in_row.iter().step_by(g.stride[1].max(1));
-                    for (o, &v) in out_row.iter_mut().zip(taps) {
-                        *o += w * v;
-                    }
+                    gather_add(out_row, w, in_row, g.stride[1]);
                 }
             });
         }
@@ -189,9 +213,7 @@ pub(super) fn backward(
                         let (Some(d_row), Some(g_row)) = (delta.get(out), grad.get_mut(inp)) else {
                             return;
                         };
-                        for (v, &d) in g_row.iter_mut().step_by(g.stride[1].max(1)).zip(d_row) {
-                            *v += w * d;
-                        }
+                        scatter_add(g_row, w, d_row, g.stride[1]);
                     }
                 });
             }

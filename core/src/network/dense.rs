@@ -11,14 +11,12 @@
 //! element, as `Mlp` accumulates its parameter gradient.
 
 use super::Layer;
-use crate::linalg::reduce::{combine_lanes, dot_lanes};
+use crate::linalg::matvec::matvec_slice;
+use crate::linalg::transposed::{transposed_acc_by4, transposed_acc_by8};
 
-/// `y = W x + b`.
+/// `y = W x + b`, with `Mlp`'s blocked kernel (rows in blocks, zero chunks of `x` skipped).
 pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
-    let rows = layer.weight.chunks_exact(x.len().max(1));
-    for ((o, row), b) in y.iter_mut().zip(rows).zip(layer.bias) {
-        *o = combine_lanes(dot_lanes(row, x)) + b;
-    }
+    matvec_slice(layer.weight, x, layer.bias, y);
 }
 
 /// `∇ₓJ = Wᵀ δy` into `din`; `∇W += δy xᵀ`, `∇b += δy` into `params`.
@@ -43,26 +41,11 @@ pub(super) fn backward(
     if let Some(din) = din {
         din.fill(0.0);
         let active = layer.weight.chunks_exact(n_in).zip(dout).filter(|&(_, &g)| g != 0.0);
-        add_rows(active, din);
-    }
-}
-
-/// `out[c] += Σ g·row[c]` over `active` rows in order, four rows per pass over `out`
-/// (`o = (((o + g₀w₀) + g₁w₁) + g₂w₂) + g₃w₃`: the same order as one row at a time).
-fn add_rows<'m>(mut active: impl Iterator<Item = (&'m [f32], &'m f32)>, out: &mut [f32]) {
-    loop {
-        let next: [_; 4] = core::array::from_fn(|_| active.next());
-        let [Some((r0, &g0)), Some((r1, &g1)), Some((r2, &g2)), Some((r3, &g3))] = next else {
-            for (row, &g) in next.into_iter().flatten() {
-                for (o, &w) in out.iter_mut().zip(row) {
-                    *o += g * w;
-                }
-            }
-            return;
-        };
-        let rows = r0.iter().zip(r1).zip(r2).zip(r3);
-        for (o, (((w0, w1), w2), w3)) in out.iter_mut().zip(rows) {
-            *o = (((*o + g0 * w0) + g1 * w1) + g2 * w2) + g3 * w3;
+        // As `Mlp`'s portable and Cortex-M4F paths: eight (four) rows per pass over `din`.
+        if cfg!(target_arch = "arm") {
+            transposed_acc_by4(active, din);
+        } else {
+            transposed_acc_by8(active, din);
         }
     }
 }

@@ -177,7 +177,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if !a.json {
         println!(
             "training {} on {} ({} train, {} validation, {} test) from {}",
-            is_mlp.clone().unwrap_or_else(|| arch::format(&arch.layers)),
+            is_mlp.clone().unwrap_or_else(|| arch::format_layers(&arch.layers)),
             kind.name(),
             data.train.len() - cfg.validation,
             cfg.validation,
