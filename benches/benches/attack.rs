@@ -3,13 +3,21 @@
 //!
 //! Throughput is in FLOPs (criterion's "elements"): `steps` forward-plus-gradient passes and
 //! two forward passes (the prediction before and after).
+//!
+//! `network_gradient_100/64` is `gradient_100/64` on the same MLP run as a
+//! [`Network`](nudge_core::Network) (the same bits; what the CLI runs since models became
+//! networks). The `Mlp` fuses each step with the next forward pass where it has AVX; the
+//! network does not (yet), so the ratio of the two is that fusion's worth plus the price of
+//! runtime shapes.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nudge_benches::{
     IN, MODEL_SEED, TARGET, bench_image, forward_flops, forward_input_grad_flops, random_params,
 };
 use nudge_core::attack::AttackScratch;
-use nudge_core::{Attack, Classifier, EarlyStop, Fgsm, Goal, GradientAscent, PgdLinf};
+use nudge_core::{
+    Attack, Classifier, EarlyStop, Fgsm, Goal, GradientAscent, LayerSpec, Network, PgdLinf, Shape,
+};
 use std::hint::black_box;
 
 const H: usize = 64;
@@ -35,6 +43,18 @@ fn attack(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("gradient_100", H), |b| {
         b.iter(|| {
             seed.run(&model, black_box(&x), goal, &mut adversarial, &mut scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+    let theta = params.as_model().parts().concat();
+    let layers =
+        [LayerSpec::Dense { outputs: H }, LayerSpec::Relu, LayerSpec::Dense { outputs: 10 }];
+    let network = Network::new(Shape::flat(IN), &layers, &theta).expect("valid MLP");
+    let net = network.classifier::<Vec<f32>, IN, 10>().expect("784 in, 10 out");
+    let mut net_scratch = AttackScratch::for_model(&net);
+    group.bench_function(BenchmarkId::new("network_gradient_100", H), |b| {
+        b.iter(|| {
+            seed.run(&net, black_box(&x), goal, &mut adversarial, &mut net_scratch, &mut ())
                 .expect("valid attack")
         });
     });
