@@ -1,11 +1,15 @@
-//! Build script: picks the board's `memory.x`, adds the link arguments, and bakes the model
-//! and the sample digits into flash.
+//! Build script: picks the board's `memory.x` with the RAM budget, adds the link arguments,
+//! and bakes the model and the sample digits into flash.
 //!
-//! * Model: `../models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`), PyTorch `nn.Linear`
-//!   names `fc1.weight` [H,784], `fc1.bias` [H], `fc2.weight` [10,H], `fc2.bias` [10], F32.
-//!   Written to `$OUT_DIR/model.bin` in nudge-core's layout order (fc1.weight row-major,
-//!   fc1.bias, fc2.weight row-major, fc2.bias; little-endian f32) and `$OUT_DIR/model.rs`
-//!   (`HIDDEN`). Wrong names, shapes, dtype or a non-finite value fail the build.
+//! * Model: `../models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`): any nudge model file
+//!   with 784 inputs and 10 classes, read and checked by nudge-host's own reader. A 784-H-10
+//!   MLP runs on the fused `Mlp` kernel (`model.bin` = its parameters, `HIDDEN`); any other
+//!   network on the layer kernel (`model.bin` = the network blob, `Network::from_bytes`;
+//!   `ARENA`, and cfg `nudge_network`). `$OUT_DIR/model.rs` also has `ARCH` and
+//!   `TARGETS_PER_DIGIT` (`$NUDGE_TARGETS`, default 9).
+//! * RAM budget: 24 KiB (or `$NUDGE_RAM_KIB`, up to the board's RAM). A network whose arena
+//!   and attack buffers do not fit fails the build with the numbers; the linker then proves
+//!   the budget for statics and flip-link for the stack.
 //! * Digits: `assets/digits.f32` (or `$NUDGE_DIGITS`): 10 images x 784 little-endian f32 in
 //!   [0, 1], image k of class k. Copied to `$OUT_DIR/digits.bin`.
 
@@ -15,28 +19,46 @@ use std::{
     process,
 };
 
-use safetensors::{Dtype, SafeTensors};
+use nudge_core::{LayerSpec, network::format};
+use nudge_host::model::ModelFile;
 
 /// Pixels per MNIST image.
 const INPUT: usize = 28 * 28;
 /// MNIST classes.
 const CLASSES: usize = 10;
-/// Hidden widths the firmware accepts (RAM budget: the workspace grows with H).
-const MAX_HIDDEN: usize = 256;
+/// The RAM budget (statics + stack) unless `NUDGE_RAM_KIB` says otherwise.
+const DEFAULT_RAM_KIB: usize = 24;
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
 
-    link(&manifest, &out);
+    println!("cargo:rerun-if-env-changed=NUDGE_RAM_KIB");
+    let board = board();
+    let ram_kib = match env::var("NUDGE_RAM_KIB") {
+        Err(_) => DEFAULT_RAM_KIB,
+        Ok(v) => match v.parse::<usize>() {
+            Ok(k) if (1..=board.ram_kib).contains(&k) => k,
+            _ => fail(&format!(
+                "NUDGE_RAM_KIB={v}: expected a whole number of KiB from 1 to {} (the {} board's RAM)",
+                board.ram_kib, board.feature
+            )),
+        },
+    };
+    link(&manifest, &out, &board, ram_kib);
 
     println!("cargo:rerun-if-env-changed=NUDGE_MODEL");
     let model = env::var_os("NUDGE_MODEL")
         .map_or_else(|| manifest.join("../models/mnist-mlp-h64.safetensors"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", model.display());
-    let hidden = convert_model(&model, &out).unwrap_or_else(|e| {
-        fail(&format!("model {}: {e}", model.display()));
-    });
+    let (kernel, arch) = convert_model(&model, &out)
+        .and_then(|(kernel, arch)| match kernel {
+            Kernel::Network { arena } => {
+                check_budget(arena, ram_kib, board.ram_kib).map(|()| (kernel, arch))
+            }
+            Kernel::Mlp { .. } => Ok((kernel, arch)),
+        })
+        .unwrap_or_else(|e| fail(&format!("model {}: {e}", model.display())));
 
     println!("cargo:rerun-if-env-changed=NUDGE_DIGITS");
     let digits = env::var_os("NUDGE_DIGITS")
@@ -45,12 +67,34 @@ fn main() {
     copy_digits(&digits, &out)
         .unwrap_or_else(|e| fail(&format!("digits {}: {e}", digits.display())));
 
+    println!("cargo:rerun-if-env-changed=NUDGE_TARGETS");
+    let targets = match env::var("NUDGE_TARGETS") {
+        Err(_) => CLASSES - 1,
+        Ok(v) => v.parse().ok().filter(|t| (1..CLASSES).contains(t)).unwrap_or_else(|| {
+            fail(&format!("NUDGE_TARGETS={v}: expected a number of target classes from 1 to 9"))
+        }),
+    };
+
+    println!("cargo::rustc-check-cfg=cfg(nudge_network)");
+    let file = model.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let kernel_items = match kernel {
+        Kernel::Mlp { hidden } => {
+            format!("/// Hidden width of the baked-in MLP.\npub const HIDDEN: usize = {hidden};\n")
+        }
+        Kernel::Network { arena } => {
+            println!("cargo:rustc-cfg=nudge_network");
+            format!(
+                "/// The baked-in network's arena, in f32.\npub const ARENA: usize = {arena};\n"
+            )
+        }
+    };
     fs::write(
         out.join("model.rs"),
         format!(
-            "/// Hidden width of the baked-in model (from `{}`).\n\
-             pub const HIDDEN: usize = {hidden};\n",
-            model.file_name().unwrap_or_default().to_string_lossy()
+            "// From `{file}` by build.rs.\n{kernel_items}\
+             /// The baked-in model's layers.\npub const ARCH: &str = {arch:?};\n\
+             /// Target classes attacked per sample digit (`NUDGE_TARGETS`, default all 9).\n\
+             pub const TARGETS_PER_DIGIT: usize = {targets};\n"
         ),
     )
     .expect("write model.rs");
@@ -63,32 +107,52 @@ fn fail(msg: &str) -> ! {
     process::exit(1);
 }
 
-/// Checks that exactly one board is selected, places its `memory.x` on the linker's search
-/// path and adds the link scripts (only for the ARM target, so a host `cargo check` of the
-/// build script is unaffected).
-fn link(manifest: &Path, out: &Path) {
+/// A board feature and its memory.
+struct Board {
+    /// The cargo feature.
+    feature: &'static str,
+    /// Its `memory/*.x` template.
+    memory: &'static str,
+    /// RAM the chip has at 0x2000_0000 (the most `NUDGE_RAM_KIB` may ask for).
+    ram_kib: usize,
+}
+
+/// The one selected board (exactly one board feature must be on).
+fn board() -> Board {
     let boards = [
-        ("qemu", "mps2-an386.x"),
-        ("netduinoplus2", "stm32f4.x"),
-        ("stm32f407-disco", "stm32f4.x"),
+        Board { feature: "qemu", memory: "mps2-an386.x", ram_kib: 4096 },
+        Board { feature: "netduinoplus2", memory: "stm32f4.x", ram_kib: 128 },
+        Board { feature: "stm32f407-disco", memory: "stm32f4.x", ram_kib: 128 },
     ];
-    let selected: Vec<_> = boards
-        .iter()
-        .filter(|(feature, _)| {
-            let var = format!("CARGO_FEATURE_{}", feature.to_uppercase().replace('-', "_"));
+    let mut selected: Vec<Board> = boards
+        .into_iter()
+        .filter(|b| {
+            let var = format!("CARGO_FEATURE_{}", b.feature.to_uppercase().replace('-', "_"));
             env::var_os(var).is_some()
         })
         .collect();
-    let [(_, memory)] = selected.as_slice() else {
-        let names: Vec<_> = selected.iter().map(|(f, _)| *f).collect();
+    if selected.len() != 1 {
+        let names: Vec<_> = selected.iter().map(|b| b.feature).collect();
         fail(&format!(
             "select exactly one board feature (qemu, netduinoplus2, stm32f407-disco); got {names:?}. \
              For a non-default board use `--no-default-features --features BOARD`."
         ));
-    };
-    let src = manifest.join("memory").join(memory);
-    fs::copy(&src, out.join("memory.x")).expect("copy memory.x");
+    }
+    selected.remove(0)
+}
+
+/// Writes the board's `memory.x` with RAM capped at `ram_kib` (so the linker proves the
+/// budget: statics past it fail the link), puts it on the linker's search path and adds the
+/// link scripts (only for the ARM target, so a host `cargo check` of the build script is
+/// unaffected).
+fn link(manifest: &Path, out: &Path, board: &Board, ram_kib: usize) {
+    let src = manifest.join("memory").join(board.memory);
     println!("cargo:rerun-if-changed={}", src.display());
+    let template = fs::read_to_string(&src).expect("read memory.x");
+    let budget_line = format!("LENGTH = {DEFAULT_RAM_KIB}K");
+    assert!(template.contains(&budget_line), "{} has no `{budget_line}`", src.display());
+    let memory = template.replace(&budget_line, &format!("LENGTH = {ram_kib}K"));
+    fs::write(out.join("memory.x"), memory).expect("write memory.x");
     println!("cargo:rustc-link-search={}", out.display());
 
     if env::var("TARGET").is_ok_and(|t| t.starts_with("thumb")) {
@@ -98,64 +162,92 @@ fn link(manifest: &Path, out: &Path) {
     }
 }
 
-/// Converts the safetensors model into the kernel's blob; returns the hidden width.
-fn convert_model(path: &Path, out: &Path) -> Result<usize, String> {
-    let bytes = fs::read(path).map_err(|e| {
-        format!(
-            "cannot read it ({e}). Train and export one with \
-             `cargo run --release -p nudge-host -- train --out models/mnist-mlp-h64.safetensors` \
-             from the repository root, or point NUDGE_MODEL at a safetensors file"
-        )
-    })?;
-    let st =
-        SafeTensors::deserialize(&bytes).map_err(|e| format!("not a safetensors file: {e}"))?;
+/// The baked-in model as the firmware runs it.
+enum Kernel {
+    /// A 784-H-10 MLP on nudge-core's fused `Mlp` kernel.
+    Mlp { hidden: usize },
+    /// Any other network on the layer kernel, with an arena of `arena` f32.
+    Network { arena: usize },
+}
 
-    let hidden = {
-        let t = st.tensor("fc1.weight").map_err(|e| format!("fc1.weight: {e}"))?;
-        match t.shape() {
-            [h, i] if *i == INPUT && (1..=MAX_HIDDEN).contains(h) => *h,
-            s => {
-                return Err(format!(
-                    "fc1.weight has shape {s:?}, expected [H, {INPUT}] with 1 <= H <= {MAX_HIDDEN}"
-                ));
-            }
+/// Reads the model file, writes `model.bin` (the kernel's blob) and returns how the
+/// firmware runs it and the model's layers (for the boot line).
+fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, String), String> {
+    if !path.exists() {
+        return Err("cannot read it (no such file). Train and export one with \
+             `cargo run --release -p nudge-host -- train --out models/mnist-mlp-h64.safetensors` \
+             from the repository root, or point NUDGE_MODEL at a nudge model file"
+            .to_string());
+    }
+    // nudge's own reader: every check `nudge eval` makes (names, shapes, dtypes, finite
+    // values, the layer chain), and the same layer order as the host.
+    let file = ModelFile::load(path).map_err(|e| strip_path(&e.to_string(), path))?;
+    let model = &file.model;
+    let network = model.network().map_err(|e| strip_path(&e.to_string(), path))?;
+    if network.input_len() != INPUT || network.classes() != CLASSES {
+        return Err(format!(
+            "the network takes {} inputs and gives {} classes; the firmware's sample digits need {INPUT} and {CLASSES}",
+            network.input_len(),
+            network.classes()
+        ));
+    }
+    let params: &[u8] = bytemuck::cast_slice(model.params());
+    let (kernel, blob) = match model.layers() {
+        [LayerSpec::Dense { outputs }, LayerSpec::Relu, LayerSpec::Dense { .. }]
+            if model.input().is_flat() =>
+        {
+            // Mlp's blob: fc1.weight, fc1.bias, fc2.weight, fc2.bias, row-major.
+            (Kernel::Mlp { hidden: *outputs }, params.to_vec())
+        }
+        _ => {
+            let mut blob = vec![0u8; format::header_len(network.layers().len())];
+            format::write_header(&network, &mut blob).map_err(|e| e.to_string())?;
+            blob.extend_from_slice(params);
+            (Kernel::Network { arena: network.arena_len() }, blob)
         }
     };
-    let layout: [(&str, Vec<usize>); 4] = [
-        ("fc1.weight", vec![hidden, INPUT]),
-        ("fc1.bias", vec![hidden]),
-        ("fc2.weight", vec![CLASSES, hidden]),
-        ("fc2.bias", vec![CLASSES]),
-    ];
-    let mut blob = Vec::new();
-    let mut index = 0usize;
-    for (name, shape) in &layout {
-        let t = st.tensor(name).map_err(|e| format!("{name}: {e}"))?;
-        if t.dtype() != Dtype::F32 {
-            return Err(format!("{name} has dtype {:?}, expected F32", t.dtype()));
-        }
-        if t.shape() != shape.as_slice() {
-            return Err(format!("{name} has shape {:?}, expected {shape:?}", t.shape()));
-        }
-        for (k, chunk) in t.data().chunks_exact(4).enumerate() {
-            let v = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
-            if !v.is_finite() {
-                return Err(format!(
-                    "{name}[{k}] is {v} (flat parameter index {}): weights must be finite",
-                    index + k
-                ));
-            }
-        }
-        index += shape.iter().product::<usize>();
-        blob.extend_from_slice(t.data());
-    }
-    let names: Vec<_> =
-        st.names().into_iter().filter(|n| !layout.iter().any(|(l, _)| l == n)).collect();
-    if !names.is_empty() {
-        println!("cargo::warning=model {}: ignoring extra tensors {names:?}", path.display());
-    }
     fs::write(out.join("model.bin"), &blob).map_err(|e| format!("write model.bin: {e}"))?;
-    Ok(hidden)
+    Ok((kernel, model.arch()))
+}
+
+/// `message` without a leading `path: ` (the caller names the file once).
+fn strip_path(message: &str, path: &Path) -> String {
+    let prefix = format!("{}: ", path.display());
+    message.strip_prefix(&prefix).unwrap_or(message).to_string()
+}
+
+/// Bytes of RAM the run needs besides the model's arena: the gradient and the adversarial
+/// image (f32 each), the picture's shade levels and the logit gradient.
+const RUN_BYTES: usize = 2 * INPUT * 4 + INPUT + CLASSES * 4;
+/// Stack reserve checked by the budget (flip-link gives the stack all RAM below statics).
+/// Measured: the committed CNN's run peaks at 16,568 bytes, reached at start-up while the
+/// network view (3.2 KB: 32 layer slots, whatever the network) is checked and copied, so
+/// the reserve does not depend on the network.
+const STACK_RESERVE: usize = 18 * 1024;
+
+/// Fails the build unless a network's arena fits the RAM budget, with the numbers.
+fn check_budget(arena: usize, ram_kib: usize, board_kib: usize) -> Result<(), String> {
+    let arena_bytes = arena * 4;
+    let need = arena_bytes + RUN_BYTES + STACK_RESERVE;
+    let budget = ram_kib * 1024;
+    if need <= budget {
+        return Ok(());
+    }
+    let hint = if need <= board_kib * 1024 {
+        format!(
+            "this board has {board_kib} KiB: build with NUDGE_RAM_KIB={} to allow it, or",
+            need.div_ceil(1024)
+        )
+    } else {
+        format!("this board has only {board_kib} KiB:")
+    };
+    Err(format!(
+        "the network needs {need} bytes of RAM ({arena} f32 of arena = {arena_bytes} bytes, \
+         {RUN_BYTES} bytes of attack buffers, {STACK_RESERVE} bytes of stack reserve), over the \
+         {ram_kib} KiB budget by {} bytes; {hint} choose a network with smaller activations \
+         (strided convolutions or pooling early)",
+        need - budget
+    ))
 }
 
 /// Checks and copies the sample digits.

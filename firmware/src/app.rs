@@ -1,14 +1,15 @@
 //! The on-device run, generic over the board's traits.
 //!
-//! For every sample digit (class `src`) and every other class `tgt`: a targeted
+//! For every sample digit (class `src`) and every other class `tgt` (or the next
+//! `TARGETS_PER_DIGIT`, set at build time by `NUDGE_TARGETS`): a targeted
 //! [`GradientAscent`] (the seed's attack) and, for a subset of pairs, a targeted [`PgdLinf`].
 //! Each attack logs one machine-readable line; then one adversarial digit is drawn and a
 //! summary printed. The host recomputes every line bit for bit
 //! (`tests/tests/firmware_agreement.rs`).
 //!
 //! Log lines (`defmt::println!`, one per event, `key=value` separated by spaces):
-//! * `boot board=… hidden=… model_fnv=0x… digits_fnv=0x… unit=… resolution=…`
-//! * `config method=gradient step=… iters=… stop_p=…` and
+//! * `boot board=… kernel=mlp|network arch=… hidden=…|arena=… model_fnv=0x… digits_fnv=0x… unit=… resolution=…`
+//! * `config method=gradient step=… iters=… stop_p=… targets=…` and
 //!   `config method=pgd_linf eps=… alpha=… iters=… every=…`
 //! * `digit src=… class=… p=…` (the model's prediction for each sample)
 //! * `attack method=… src=… tgt=… ok=… iters=… cls=… p0=… p1=… linf=… l2=… l0=… cost=… hash=0x…`
@@ -20,13 +21,13 @@
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use nudge_core::{
-    Attack, AttackReport, Classifier, EarlyStop, Error, Goal, GradientAscent, MlpWorkspace,
-    Objective, PgdLinf, attack::AttackScratch,
+    Attack, AttackReport, Classifier, EarlyStop, Error, Goal, GradientAscent, Objective, PgdLinf,
+    attack::AttackScratch,
 };
 
 use crate::{
     art,
-    assets::{self, CLASSES, HIDDEN, INPUT, Image, Model},
+    assets::{self, ARCH, CLASSES, INPUT, Image, Model, TARGETS_PER_DIGIT, Workspace},
     board::{self, Io},
     fnv, stack,
     ticks::TickCounter,
@@ -62,10 +63,11 @@ pub fn pgd_attack() -> PgdLinf {
     PgdLinf::new(PGD_EPSILON, PGD_ALPHA, PGD_ITERS)
 }
 
-/// Working memory of the run, in one static (about 7 KiB at H = 64).
+/// Working memory of the run, in one static (about 7 KiB for the MLP at H = 64; a network's
+/// arena plus 7 KiB).
 struct Buffers {
     /// Model workspace and gradient.
-    scratch: AttackScratch<MlpWorkspace<HIDDEN, CLASSES>, INPUT>,
+    scratch: AttackScratch<Workspace, INPUT>,
     /// The adversarial image being built.
     adversarial: Image,
     /// Shade levels of the adversarial digit to draw.
@@ -99,7 +101,7 @@ fn buffers() -> &'static mut Buffers {
     use core::sync::atomic::{AtomicBool, Ordering};
     static TAKEN: AtomicBool = AtomicBool::new(false);
     static mut BUFFERS: Buffers = Buffers {
-        scratch: AttackScratch { model: MlpWorkspace::new(), gradient: [0.0; INPUT] },
+        scratch: AttackScratch { model: assets::workspace(), gradient: [0.0; INPUT] },
         adversarial: [0.0; INPUT],
         art: [0; INPUT],
     };
@@ -148,10 +150,17 @@ fn blink(led: &mut impl OutputPin, delay: &mut impl DelayNs) {
 fn attacks<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
     let model = assets::model()?;
     let digits = assets::digits();
+    #[cfg(not(nudge_network))]
+    let (size_key, size) = ("hidden", assets::HIDDEN);
+    #[cfg(nudge_network)]
+    let (size_key, size) = ("arena", assets::ARENA);
     defmt::println!(
-        "boot board={=str} hidden={=usize} model_fnv={=u64:#018x} digits_fnv={=u64:#018x} unit={=str} resolution={=u32}",
+        "boot board={=str} kernel={=str} arch={=str} {=str}={=usize} model_fnv={=u64:#018x} digits_fnv={=u64:#018x} unit={=str} resolution={=u32}",
         board::NAME,
-        HIDDEN,
+        assets::KERNEL,
+        ARCH,
+        size_key,
+        size,
         fnv::hash_bytes(assets::model_bytes()),
         fnv::hash_bytes(assets::digit_bytes()),
         T::UNIT,
@@ -174,10 +183,11 @@ fn attacks<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
     let gradient = gradient_attack();
     let pgd = pgd_attack();
     defmt::println!(
-        "config method=gradient step={=f32} iters={=u32} stop_p={=f32}",
+        "config method=gradient step={=f32} iters={=u32} stop_p={=f32} targets={=usize}",
         GRADIENT_STEP,
         GRADIENT_ITERS,
-        GRADIENT_STOP_P
+        GRADIENT_STOP_P,
+        TARGETS_PER_DIGIT
     );
     defmt::println!(
         "config method=pgd_linf eps={=f32} alpha={=f32} iters={=u32} every={=usize}",
@@ -192,7 +202,9 @@ fn attacks<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
     let mut drawn: Option<(usize, usize, f32)> = None;
     let mut pair = 0usize;
     for (src, image) in digits.iter().enumerate() {
-        for tgt in (0..CLASSES).filter(|&t| t != src) {
+        // The next TARGETS_PER_DIGIT classes after `src` (cyclically), in ascending order.
+        let attacked = |t: usize| t != src && (t + CLASSES - src) % CLASSES <= TARGETS_PER_DIGIT;
+        for tgt in (0..CLASSES).filter(|&t| attacked(t)) {
             let goal = Goal::targeted(src, tgt);
 
             let (report, cost) = timed(ticks, || {
@@ -273,10 +285,9 @@ fn summary(method: &str, t: &Tally) {
     );
 }
 
-/// Times one attack step's dominant work, `∇ₓ log p(1)` at a digit, [`BENCH_CALLS`] times.
-///
-/// An attack step is one forward pass (`H·784 + 10·H` MACs) and one backward pass
-/// (`10·H` MACs, then `784` per active hidden unit): `2·(H·784 + 10·H)` when all units are on.
+/// Times one attack step's dominant work, `∇ₓ log p(1)` at a digit, [`BENCH_CALLS`] times;
+/// its MACs are [`assets::gradient_macs`]. `active` is the MLP's active hidden units (0 for
+/// a network).
 fn bench<T: TickCounter>(
     model: &Model,
     x: &Image,
@@ -286,14 +297,16 @@ fn bench<T: TickCounter>(
     let objective = Objective::Targeted { target: 1 };
     // Warm-up (and the active-unit count of this input).
     model.input_gradient(x, objective, &mut buf.scratch.model, &mut buf.scratch.gradient)?;
+    #[cfg(not(nudge_network))]
     let active = buf.scratch.model.hidden().iter().filter(|&&h| h > 0.0).count();
+    #[cfg(nudge_network)]
+    let active = 0;
+    let (nominal, executed) = assets::gradient_macs(model, &buf.scratch.model);
     let t0 = ticks.now();
     for _ in 0..BENCH_CALLS {
         model.input_gradient(x, objective, &mut buf.scratch.model, &mut buf.scratch.gradient)?;
     }
     let per_step = (ticks.now() - t0) / u64::from(BENCH_CALLS);
-    let nominal = 2 * (HIDDEN * INPUT + CLASSES * HIDDEN) as u64;
-    let executed = (HIDDEN * INPUT + 2 * CLASSES * HIDDEN + active * INPUT) as u64;
     defmt::println!(
         "bench calls={=u32} active={=usize} per_step={=u64} macs_nominal={=u64} macs_executed={=u64} milli_per_mac_nominal={=u64} milli_per_mac_executed={=u64}",
         BENCH_CALLS,

@@ -17,22 +17,34 @@
 //! | [`toy`] | the seed's logistic-regression exercise (2.A–2.C) |
 //!
 //! Errors are one [`Error`] type whose messages name the file or argument at fault.
+//!
+//! Feature `cli` (default) brings everything but the model-file format ([`safetensors`],
+//! [`arch`], [`model`], [`fsutil`]); without it the library fits in a build script.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod arch;
+#[cfg(feature = "cli")]
 pub mod attack;
+#[cfg(feature = "cli")]
 pub mod data;
 pub mod error;
+#[cfg(feature = "cli")]
 pub mod fetch;
 pub mod fsutil;
+#[cfg(feature = "cli")]
 pub mod idx;
 pub mod model;
+#[cfg(feature = "cli")]
 pub mod npy;
+#[cfg(feature = "cli")]
 pub mod render;
+#[cfg(feature = "cli")]
 pub mod report;
 pub mod safetensors;
+#[cfg(feature = "cli")]
 pub mod toy;
+#[cfg(feature = "cli")]
 pub mod train;
 
 pub use error::{Error, Result};

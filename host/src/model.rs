@@ -20,10 +20,12 @@ use std::path::Path;
 
 use nudge_core::network::NetworkClassifier;
 use nudge_core::rng::SplitMix64;
-use nudge_core::{Classifier, LayerSpec, Network, Shape};
+use nudge_core::{LayerSpec, Network, Shape};
+#[cfg(feature = "cli")]
 use rayon::prelude::*;
 
 use crate::arch;
+#[cfg(feature = "cli")]
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::safetensors::{self, SafeTensors, Tensor};
@@ -332,6 +334,7 @@ impl ModelFile {
 }
 
 /// Accuracy and confusion matrix of a model on a split.
+#[cfg(feature = "cli")]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scores {
     /// Correct predictions.
@@ -342,6 +345,7 @@ pub struct Scores {
     pub confusion: [[usize; CLASSES]; CLASSES],
 }
 
+#[cfg(feature = "cli")]
 impl Scores {
     /// `correct / total` (0 for an empty split).
     pub fn accuracy(&self) -> f64 {
@@ -350,7 +354,9 @@ impl Scores {
 }
 
 /// Predicted class of every image of `split`, in order (computed in parallel).
+#[cfg(feature = "cli")]
 pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
+    use nudge_core::Classifier;
     split
         .images
         .par_chunks(256)
@@ -371,6 +377,7 @@ pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
 }
 
 /// Scores `model` on `split`.
+#[cfg(feature = "cli")]
 pub fn evaluate(model: &Net<'_>, split: &Split) -> Result<Scores> {
     let predictions = predict_all(model, split)?;
     let mut scores = Scores { correct: 0, total: split.len(), confusion: [[0; CLASSES]; CLASSES] };

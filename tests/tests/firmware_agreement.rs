@@ -9,17 +9,26 @@
 //! match exactly: both sides round IEEE f32 the same way and nudge-core fixes the summation
 //! order, so there is no tolerance.
 //!
-//! Inputs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) and the digits
-//! `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`); the test passes the same paths to the
-//! firmware build. Tools: `qemu-system-arm`, `defmt-print`, `flip-link` and the
-//! `thumbv7em-none-eabihf` target; a missing one fails the test with its install command.
+//! Two runs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) on its kernel
+//! (the fused `Mlp` for a 784-H-10 MLP, the layer kernel otherwise), and the committed CNN
+//! `models/mnist-cnn.safetensors` on the layer kernel (with the RAM budget it needs, and two
+//! targets per digit to keep QEMU's time short; over the default 24 KiB it must fail to
+//! build, with the numbers). Digits: `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`).
+//! Each run has its own target directory, so repeats are fast. Tools: `qemu-system-arm`,
+//! `defmt-print`, `flip-link` and the `thumbv7em-none-eabihf` target; a missing one fails
+//! the test with its install command.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use nudge_core::attack::AttackScratch;
-use nudge_core::{Attack, AttackReport, EarlyStop, Goal, GradientAscent, Mlp, PgdLinf};
+use nudge_core::network::format;
+use nudge_core::{
+    Attack, AttackReport, Classifier, EarlyStop, Goal, GradientAscent, LayerSpec, Mlp, Network,
+    PgdLinf,
+};
+use nudge_host::model::ModelFile;
 
 /// Pixels per image.
 const INPUT: usize = 28 * 28;
@@ -60,31 +69,58 @@ fn require_tools() {
     );
 }
 
-/// Builds the release firmware for QEMU with the given inputs; returns the ELF's path.
-fn build_firmware(model: &Path, digits: &Path) -> PathBuf {
-    let dir = repo().join("firmware");
-    let mut cmd = Command::new("cargo");
-    cmd.args(["build", "--release"]).current_dir(&dir);
-    // The outer `cargo test` exports its own settings; the firmware is a separate build.
-    for (key, _) in std::env::vars_os() {
-        let key = key.to_string_lossy().into_owned();
-        if (key.starts_with("CARGO_") && key != "CARGO_HOME")
-            || key.starts_with("RUSTC")
-            || key.starts_with("RUSTDOC")
-            || key == "RUSTFLAGS"
-        {
-            cmd.env_remove(key);
+/// One firmware build: its inputs and settings.
+struct Build<'a> {
+    model: &'a Path,
+    digits: &'a Path,
+    /// `NUDGE_RAM_KIB`, if set.
+    ram_kib: Option<usize>,
+    /// `NUDGE_TARGETS`, if set.
+    targets: Option<usize>,
+    /// Cargo's target directory, under `firmware/target`.
+    target_dir: &'a str,
+}
+
+impl Build<'_> {
+    /// Runs `cargo build --release` in `firmware/`; returns its output.
+    fn run(&self) -> std::process::Output {
+        let dir = repo().join("firmware");
+        let mut cmd = Command::new("cargo");
+        cmd.args(["build", "--release"]).current_dir(&dir);
+        // The outer `cargo test` exports its own settings; the firmware is a separate build.
+        for (key, _) in std::env::vars_os() {
+            let key = key.to_string_lossy().into_owned();
+            if (key.starts_with("CARGO_") && key != "CARGO_HOME")
+                || key.starts_with("RUSTC")
+                || key.starts_with("RUSTDOC")
+                || key == "RUSTFLAGS"
+                || key.starts_with("NUDGE_")
+            {
+                cmd.env_remove(key);
+            }
         }
+        cmd.env("NUDGE_MODEL", self.model).env("NUDGE_DIGITS", self.digits);
+        cmd.env("CARGO_TARGET_DIR", dir.join(self.target_dir));
+        if let Some(kib) = self.ram_kib {
+            cmd.env("NUDGE_RAM_KIB", kib.to_string());
+        }
+        if let Some(targets) = self.targets {
+            cmd.env("NUDGE_TARGETS", targets.to_string());
+        }
+        cmd.output().expect("cargo runs")
     }
-    cmd.env("NUDGE_MODEL", model).env("NUDGE_DIGITS", digits);
-    let out = cmd.output().expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "firmware build failed ({}):\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir.join("target").join(TARGET).join("release/nudge-firmware")
+
+    /// Builds the release firmware for QEMU; returns the ELF's path.
+    fn elf(&self) -> PathBuf {
+        let out = self.run();
+        assert!(
+            out.status.success(),
+            "firmware build failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        repo().join("firmware").join(self.target_dir).join(TARGET).join("release/nudge-firmware")
+    }
 }
 
 /// Runs the firmware under QEMU; returns the decoded log.
@@ -175,17 +211,22 @@ fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
 }
 
-/// The model blob in nudge-core's layout, as the firmware's build script writes it.
-fn model_blob(path: &Path) -> Vec<f32> {
-    let st =
-        nudge_host::safetensors::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut blob = Vec::new();
-    for name in ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"] {
-        let t = st.tensors.get(name).unwrap_or_else(|| panic!("{}: no {name}", path.display()));
-        assert_eq!(t.dtype, "F32", "{name}");
-        blob.extend(t.data.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())));
+/// The model as the firmware's build script bakes it: the blob, and whether it runs on the
+/// fused `Mlp` kernel (a 784-H-10 MLP: the blob is its parameters) or the layer kernel (the
+/// blob is the network's header and parameters).
+fn model_blob(path: &Path) -> (Vec<u8>, bool) {
+    let file = ModelFile::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let model = &file.model;
+    let params = model.params().iter().flat_map(|v| v.to_le_bytes());
+    if matches!(model.layers(), [LayerSpec::Dense { .. }, LayerSpec::Relu, LayerSpec::Dense { .. }])
+    {
+        return (params.collect(), true);
     }
-    blob
+    let network = model.network().expect("network");
+    let mut blob = vec![0u8; format::header_len(network.layers().len())];
+    format::write_header(&network, &mut blob).expect("header");
+    blob.extend(params);
+    (blob, false)
 }
 
 fn read_digits(path: &Path) -> Vec<[f32; INPUT]> {
@@ -202,9 +243,8 @@ fn read_digits(path: &Path) -> Vec<[f32; INPUT]> {
     floats.chunks_exact(INPUT).map(|c| c.try_into().unwrap()).collect()
 }
 
-/// Recomputes every attack line with nudge-core at hidden width `H`; returns how many.
-fn check<const H: usize>(blob: &[f32], digits: &[[f32; INPUT]], log: &Log) -> usize {
-    let model = Mlp::<INPUT, H, CLASSES>::from_slice(blob).expect("model blob");
+/// Recomputes every attack line with nudge-core on `model`; returns how many.
+fn check<M: Classifier<INPUT, CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) -> usize {
     let g = log.config("gradient");
     let gradient = GradientAscent {
         early_stop: EarlyStop::Confidence(g.num("stop_p")),
@@ -215,10 +255,11 @@ fn check<const H: usize>(blob: &[f32], digits: &[[f32; INPUT]], log: &Log) -> us
     let every: usize = p.num("every");
 
     let attacks = log.all("attack");
-    let expected = 90 + 90usize.div_ceil(every);
+    let pairs = CLASSES * g.num::<usize>("targets");
+    let expected = pairs + pairs.div_ceil(every);
     assert_eq!(attacks.len(), expected, "number of attack lines");
 
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::for_model(model);
     let mut adversarial = [0.0f32; INPUT];
     for line in attacks {
         let (method, src, tgt) =
@@ -226,10 +267,8 @@ fn check<const H: usize>(blob: &[f32], digits: &[[f32; INPUT]], log: &Log) -> us
         let goal = Goal::targeted(src, tgt);
         let image = &digits[src];
         let report: AttackReport = match method {
-            "gradient" => {
-                gradient.run(&model, image, goal, &mut adversarial, &mut scratch, &mut ())
-            }
-            "pgd_linf" => pgd.run(&model, image, goal, &mut adversarial, &mut scratch, &mut ()),
+            "gradient" => gradient.run(model, image, goal, &mut adversarial, &mut scratch, &mut ()),
+            "pgd_linf" => pgd.run(model, image, goal, &mut adversarial, &mut scratch, &mut ()),
             other => panic!("unknown method {other}"),
         }
         .unwrap_or_else(|e| panic!("{method} {src}->{tgt} failed on the host: {e}"));
@@ -261,33 +300,88 @@ fn check<const H: usize>(blob: &[f32], digits: &[[f32; INPUT]], log: &Log) -> us
     attacks.len()
 }
 
-#[test]
-fn firmware_attacks_match_the_host_bit_for_bit() {
-    require_tools();
-    let model_path = input_path("NUDGE_MODEL", "models/mnist-mlp-h64.safetensors");
-    let digits_path = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
-    let blob = model_blob(&model_path);
-    let digits = read_digits(&digits_path);
+/// Builds, runs and checks one firmware; returns the number of attacks checked and the
+/// log.
+fn agree(build: &Build<'_>) -> (usize, Log) {
+    let (blob, mlp) = model_blob(build.model);
+    let digits = read_digits(build.digits);
 
-    let elf = build_firmware(&model_path, &digits_path);
-    let text = run_firmware(&elf);
+    let text = run_firmware(&build.elf());
     let log = Log::parse(&text);
 
     let boot = log.one("boot");
-    let blob_bytes = blob.iter().flat_map(|v| v.to_le_bytes());
-    assert_eq!(boot.hex("model_fnv"), fnv1a(blob_bytes), "model blob differs from the host's");
+    assert_eq!(boot.hex("model_fnv"), fnv1a(blob.iter().copied()), "model blob differs");
     let digit_bytes = digits.iter().flatten().flat_map(|v| v.to_le_bytes());
     assert_eq!(boot.hex("digits_fnv"), fnv1a(digit_bytes), "digits differ from the host's");
     assert!(text.lines().any(|l| l.trim() == "verdict ok"), "no `verdict ok`:\n{text}");
+    assert_eq!(boot.str("kernel"), if mlp { "mlp" } else { "network" }, "kernel");
 
-    let hidden: usize = boot.num("hidden");
-    let checked = match hidden {
-        16 => check::<16>(&blob, &digits, &log),
-        32 => check::<32>(&blob, &digits, &log),
-        64 => check::<64>(&blob, &digits, &log),
-        128 => check::<128>(&blob, &digits, &log),
-        256 => check::<256>(&blob, &digits, &log),
-        h => panic!("no host check compiled for hidden width {h}"),
+    let floats: Vec<f32> =
+        blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+    let checked = if mlp {
+        let hidden: usize = boot.num("hidden");
+        match hidden {
+            16 => check(&Mlp::<INPUT, 16, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
+            32 => check(&Mlp::<INPUT, 32, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
+            64 => check(&Mlp::<INPUT, 64, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
+            128 => check(&Mlp::<INPUT, 128, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
+            256 => check(&Mlp::<INPUT, 256, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
+            h => panic!("no host check compiled for hidden width {h}"),
+        }
+    } else {
+        let network = Network::from_bytes(&blob).expect("network blob");
+        assert_eq!(boot.num::<usize>("arena"), network.arena_len(), "arena");
+        let classifier = network.classifier::<Vec<f32>, INPUT, CLASSES>().expect("classifier");
+        check(&classifier, &digits, &log)
     };
-    println!("{checked} attacks agree bit for bit (H = {hidden})");
+    (checked, log)
+}
+
+#[test]
+fn firmware_attacks_match_the_host_bit_for_bit() {
+    require_tools();
+    let model = input_path("NUDGE_MODEL", "models/mnist-mlp-h64.safetensors");
+    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
+    let build = Build {
+        model: &model,
+        digits: &digits,
+        ram_kib: std::env::var("NUDGE_RAM_KIB").ok().map(|v| v.parse().expect("NUDGE_RAM_KIB")),
+        targets: None,
+        target_dir: "target",
+    };
+    let (checked, log) = agree(&build);
+    println!("{checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
+}
+
+#[test]
+fn the_committed_cnn_runs_on_the_firmware_bit_for_bit_and_its_budget_is_checked() {
+    require_tools();
+    let model = repo().join("models/mnist-cnn.safetensors");
+    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
+    let mut build = Build {
+        model: &model,
+        digits: &digits,
+        ram_kib: None,
+        targets: Some(2),
+        target_dir: "target/agreement-cnn",
+    };
+
+    // Its arena (19,922 f32) is over the default 24 KiB: the build says so, with numbers.
+    let out = build.run();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the CNN built within 24 KiB?\n{stderr}");
+    assert!(
+        stderr.contains("the network needs") && stderr.contains("over the 24 KiB budget"),
+        "no budget error:\n{stderr}"
+    );
+
+    build.ram_kib = Some(112);
+    let (checked, log) = agree(&build);
+    assert_eq!(checked, 40, "2 targets x 10 digits x 2 methods");
+    let stack = log.one("stack");
+    println!(
+        "{checked} attacks agree bit for bit ({}), stack peak {} bytes",
+        log.one("boot").str("arch"),
+        stack.str("peak")
+    );
 }

@@ -64,6 +64,12 @@ impl<A: ArenaStorage, const OUT: usize> NetworkWorkspace<A, OUT> {
     pub fn new(network: &Network<'_>) -> Self {
         Self { arena: A::zeroed(network.arena_len()), logit_grad: [0.0; OUT] }
     }
+
+    /// A workspace over `arena`, in a `const` context (a firmware `static`): size the array
+    /// with the network's [`arena_len`](Network::arena_len), computed by a build script.
+    pub const fn with_arena(arena: A) -> Self {
+        Self { arena, logit_grad: [0.0; OUT] }
+    }
 }
 
 /// A network of `IN` inputs and `OUT` classes, with arenas of type `A`; made by
