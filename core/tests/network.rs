@@ -473,6 +473,78 @@ fn a_cnn_is_attacked_through_the_same_trait() {
     let _: NetworkWorkspace<[f32; 512], 4> = classifier.workspace();
 }
 
+/// A classifier with only the trait's required methods: attacks on it run the default,
+/// unfused step (input gradient with its own forward pass, update, evaluation).
+struct Unfused<'a, M>(&'a M);
+
+impl<M: Classifier<I, O>, const I: usize, const O: usize> Classifier<I, O> for Unfused<'_, M> {
+    type Workspace = M::Workspace;
+    fn workspace(&self) -> M::Workspace {
+        self.0.workspace()
+    }
+    fn predict(
+        &self,
+        x: &[f32; I],
+        ws: &mut M::Workspace,
+    ) -> Result<nudge_core::Prediction<O>, Error> {
+        self.0.predict(x, ws)
+    }
+    fn input_gradient(
+        &self,
+        x: &[f32; I],
+        objective: nudge_core::Objective,
+        ws: &mut M::Workspace,
+        gradient: &mut [f32; I],
+    ) -> Result<nudge_core::model::Evaluation<O>, Error> {
+        self.0.input_gradient(x, objective, ws, gradient)
+    }
+}
+
+#[test]
+fn a_network_step_reuses_the_last_forward_pass_with_the_same_bits() {
+    let layers = [
+        LayerSpec::Conv2d { out_channels: 3, window: Window::square(3, 1), padding: [1, 1] },
+        LayerSpec::Relu,
+        LayerSpec::AvgPool2d(Window::square(2, 2)),
+        LayerSpec::Conv2d { out_channels: 2, window: Window::square(2, 1), padding: [0, 0] },
+        LayerSpec::Relu,
+        LayerSpec::Flatten,
+        LayerSpec::Dense { outputs: 4 },
+    ];
+    let input = Shape::new(1, 6, 6);
+    for seed in 0..6 {
+        let mut rng = SplitMix64::new(100 + seed);
+        let theta: Vec<f32> =
+            (0..count_params(input, &layers)).map(|_| rng.uniform(-1.0, 1.0)).collect();
+        let net = Network::new(input, &layers, &theta).unwrap();
+        let fused = net.classifier::<[f32; 512], 36, 4>().unwrap();
+        let unfused = Unfused(&fused);
+        let x: [f32; 36] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
+        let class = fused.predict(&x, &mut fused.workspace()).unwrap().class;
+        for goal in [Goal::untargeted(class), Goal::targeted(class, (class + 1) % 4)] {
+            let gradient = GradientAscent::new(0.05, 30);
+            let pgd = PgdLinf { random_start: Some(seed), ..PgdLinf::new(0.3, 0.03, 25) };
+            let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 20);
+            assert_eq!(run_on(&gradient, &fused, &x, goal), run_on(&gradient, &unfused, &x, goal));
+            assert_eq!(run_on(&pgd, &fused, &x, goal), run_on(&pgd, &unfused, &x, goal));
+            assert_eq!(run_on(&pgd_l2, &fused, &x, goal), run_on(&pgd_l2, &unfused, &x, goal));
+        }
+    }
+}
+
+/// `attack` on a 36-input, 4-class `model` from `x`: its report and the adversarial bits.
+fn run_on<A: Attack<36>, M: Classifier<36, 4>>(
+    attack: &A,
+    model: &M,
+    x: &[f32; 36],
+    goal: Goal,
+) -> (nudge_core::AttackReport, [u32; 36]) {
+    let mut adv = [0.0; 36];
+    let mut scratch = AttackScratch::for_model(model);
+    let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
+    (report, adv.map(f32::to_bits))
+}
+
 // ---------------------------------------------------------------------------------------
 // The byte format, and bad descriptions.
 

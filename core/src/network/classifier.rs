@@ -165,4 +165,35 @@ impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
         check_finite_result(gradient)?;
         Ok(evaluation)
     }
+
+    /// Keeps `∂J/∂z` in the workspace, for [`step_then_evaluate`](Self::step_then_evaluate).
+    fn evaluate_objective(
+        &self,
+        x: &[f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+    ) -> Result<Evaluation<OUT>, Error> {
+        self.evaluate(x, objective, ws)
+    }
+
+    /// The backward pass starts from the activations the last evaluation left in the
+    /// arena (at `x`, as the trait requires), so a step costs one forward pass, not two.
+    fn step_then_evaluate<U>(
+        &self,
+        x: &mut [f32; IN],
+        objective: Objective,
+        ws: &mut Self::Workspace,
+        gradient: &mut [f32; IN],
+        _elementwise: bool,
+        mut update: U,
+    ) -> Result<Evaluation<OUT>, Error>
+    where
+        U: FnMut(usize, &mut [f32], &[f32]),
+    {
+        let arena = ws.arena.as_mut_slice();
+        self.network.backward(x, arena, &ws.logit_grad, Some(gradient), None)?;
+        check_finite_result(gradient)?;
+        update(0, x, gradient);
+        self.evaluate(x, objective, ws)
+    }
 }
