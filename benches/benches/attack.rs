@@ -6,9 +6,9 @@
 //!
 //! `network_gradient_100/64` is `gradient_100/64` on the same MLP run as a
 //! [`Network`](nudge_core::Network) (the same bits; what the CLI runs since models became
-//! networks). The `Mlp` fuses each step with the next forward pass where it has AVX; the
-//! network does not (yet), so the ratio of the two is that fusion's worth plus the price of
-//! runtime shapes.
+//! networks). Where there is AVX both fuse each step with the next forward pass (the
+//! network through its dense first layer, `core/src/network/step.rs`), so the ratio of the
+//! two is the price of runtime shapes.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nudge_benches::{

@@ -11,14 +11,15 @@
 //! ```
 //!
 //! `batch` is `batch/input_grads_1000/64` (batches of 8), `one_by_one` is
-//! `batch/input_grads_1000_one_by_one/64`. The last line is a checksum of the gradients, the
+//! `batch/input_grads_1000_one_by_one/64`, and `network` is `one_by_one` with the same MLP run
+//! as a [`Network`](nudge_core::Network) (the same bits, so the same checksum). The last line is a checksum of the gradients, the
 //! same for any two builds that give the same bits.
 
 use nudge_benches::{
     IN, MODEL_SEED, OUT, TARGET, images, kernel_forward_input_grad, random_params,
 };
 use nudge_core::model::MlpWorkspace;
-use nudge_core::{Classifier, Objective};
+use nudge_core::{Classifier, LayerSpec, Network, Objective, Shape};
 use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -38,8 +39,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if !matches!(mode, "batch" | "one_by_one") {
-        eprintln!("error: mode must be `batch` or `one_by_one`, not `{mode}`");
+    if !matches!(mode, "batch" | "one_by_one" | "network") {
+        eprintln!("error: mode must be `batch`, `one_by_one` or `network`, not `{mode}`");
         return ExitCode::FAILURE;
     }
     let params = random_params::<H>(MODEL_SEED);
@@ -48,6 +49,12 @@ fn main() -> ExitCode {
     let mut grads = vec![[0.0f32; IN]; N];
     let mut ws: [MlpWorkspace<H, OUT>; BATCH] = core::array::from_fn(|_| model.workspace());
     let objectives = [Objective::Targeted { target: TARGET }; BATCH];
+    let theta = params.as_model().parts().concat();
+    let layers =
+        [LayerSpec::Dense { outputs: H }, LayerSpec::Relu, LayerSpec::Dense { outputs: OUT }];
+    let network = Network::new(Shape::flat(IN), &layers, &theta).expect("valid MLP");
+    let network = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let mut network_ws = network.workspace();
 
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
@@ -62,6 +69,11 @@ fn main() -> ExitCode {
             }
             for (x, g) in x_tail.iter().zip(g_tail) {
                 kernel_forward_input_grad(&model, x, &mut ws[0], g);
+            }
+        } else if mode == "network" {
+            for (x, g) in black_box(&xs).iter().zip(grads.iter_mut()) {
+                let evaluation = network.input_gradient(x, objectives[0], &mut network_ws, g);
+                black_box(evaluation.expect("finite model and input"));
             }
         } else {
             for (x, g) in black_box(&xs).iter().zip(grads.iter_mut()) {

@@ -532,14 +532,51 @@ fn a_network_step_reuses_the_last_forward_pass_with_the_same_bits() {
     }
 }
 
-/// `attack` on a 36-input, 4-class `model` from `x`: its report and the adversarial bits.
-fn run_on<A: Attack<36>, M: Classifier<36, 4>>(
+/// With AVX the step of a network whose first computing layer is dense streams that
+/// layer's weights once (`network/step.rs`): the same bits as the unfused default, for
+/// inputs of whole column blocks, leftover chunks and a tail, widths that are not a
+/// multiple of the row blocks, with or without a Flatten first, sparse and dense inputs.
+/// (Without AVX both sides take the unfused path and agree trivially.)
+#[test]
+fn a_dense_first_network_fuses_its_step_with_the_same_bits() {
+    let hidden = [LayerSpec::Dense { outputs: 13 }, LayerSpec::Relu];
+    let rest = [LayerSpec::Dense { outputs: 7 }, LayerSpec::Relu, LayerSpec::Dense { outputs: 4 }];
+    let flat: Vec<LayerSpec> = hidden.iter().chain(&rest).copied().collect();
+    let flattened: Vec<LayerSpec> =
+        [LayerSpec::Flatten].iter().chain(&hidden).chain(&rest).copied().collect();
+    // 205 inputs = 25 chunks of 8 (two blocks of 12 and one more with AVX) and a tail of 5.
+    let cases = [(Shape::flat(205), &flat), (Shape::new(1, 5, 41), &flattened)];
+    for (seed, (input, layers)) in (0..6).zip(cases.iter().cycle()) {
+        let mut rng = SplitMix64::new(300 + seed);
+        let theta: Vec<f32> =
+            (0..count_params(*input, layers)).map(|_| rng.uniform(-0.3, 0.3)).collect();
+        let net = Network::new(*input, layers, &theta).unwrap();
+        let fused = net.classifier::<[f32; 1024], 205, 4>().unwrap();
+        let unfused = Unfused(&fused);
+        let sparse = seed % 2 == 0;
+        let x: [f32; 205] = core::array::from_fn(|i| {
+            if sparse && (i / 20) % 3 == 0 { 0.0 } else { rng.uniform(0.0, 1.0) }
+        });
+        let class = fused.predict(&x, &mut fused.workspace()).unwrap().class;
+        for goal in [Goal::untargeted(class), Goal::targeted(class, (class + 1) % 4)] {
+            let gradient = GradientAscent::new(0.05, 30);
+            let pgd = PgdLinf { random_start: Some(seed), ..PgdLinf::new(0.3, 0.03, 25) };
+            let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 20);
+            assert_eq!(run_on(&gradient, &fused, &x, goal), run_on(&gradient, &unfused, &x, goal));
+            assert_eq!(run_on(&pgd, &fused, &x, goal), run_on(&pgd, &unfused, &x, goal));
+            assert_eq!(run_on(&pgd_l2, &fused, &x, goal), run_on(&pgd_l2, &unfused, &x, goal));
+        }
+    }
+}
+
+/// `attack` on an `N`-input, 4-class `model` from `x`: its report and the adversarial bits.
+fn run_on<const N: usize, A: Attack<N>, M: Classifier<N, 4>>(
     attack: &A,
     model: &M,
-    x: &[f32; 36],
+    x: &[f32; N],
     goal: Goal,
-) -> (nudge_core::AttackReport, [u32; 36]) {
-    let mut adv = [0.0; 36];
+) -> (nudge_core::AttackReport, [u32; N]) {
+    let mut adv = [0.0; N];
     let mut scratch = AttackScratch::for_model(model);
     let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
     (report, adv.map(f32::to_bits))

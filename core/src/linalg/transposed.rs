@@ -85,39 +85,45 @@ pub(crate) fn matvec_transposed_batch<const R: usize, const C: usize, const B: u
 }
 
 /// The rows of a transposed product that contribute (`v[r] ≠ 0`), in increasing order,
-/// with their gains.
+/// with their gains: at most `CAP` of them.
 ///
 /// The rows are kept as references rather than indices: the inner loops then need neither
 /// a bounds check nor a multiplication to find a row.
-pub(crate) struct ActiveRows<'m, const R: usize, const C: usize> {
-    rows: [&'m [f32; C]; R],
-    gains: [f32; R],
+pub(crate) struct ActiveRows<'m, const CAP: usize> {
+    rows: [&'m [f32]; CAP],
+    gains: [f32; CAP],
     pub(crate) len: usize,
 }
 
-impl<'m, const R: usize, const C: usize> ActiveRows<'m, R, C> {
-    pub(crate) fn of(m: &'m Matrix<R, C>, v: &[f32; R]) -> Self {
-        // Every slot starts as some row of `m` and the active ones are moved to the front.
-        let (mut rows, mut gains, mut len) = (m.each_ref(), [0.0; R], 0);
+impl<'m, const CAP: usize> ActiveRows<'m, CAP> {
+    /// The active rows of `m` for `v` (all of them: `m` has `CAP` rows).
+    pub(crate) fn of<const C: usize>(m: &'m Matrix<CAP, C>, v: &'m [f32; CAP]) -> Self {
+        let mut rows = m.iter().map(|row| &row[..]).zip(v);
+        Self::next(&mut rows)
+    }
+
+    /// The next (up to) `CAP` active rows of `rows`, which is left after the last row taken.
+    pub(crate) fn next(rows: &mut impl Iterator<Item = (&'m [f32], &'m f32)>) -> Self {
+        let (mut active, mut gains, mut len) = ([&[][..]; CAP], [0.0; CAP], 0);
         // Written unconditionally and kept by counting, without a branch on `g`: which
         // units are active changes from input to input, and a branch on it would be
         // mispredicted for about a quarter of the rows. (`len` is a local so that it stays
         // in a register.)
-        for (row, &g) in m.iter().zip(v) {
-            if let (Some(slot), Some(gain)) = (rows.get_mut(len), gains.get_mut(len)) {
+        for (row, &g) in rows {
+            if let (Some(slot), Some(gain)) = (active.get_mut(len), gains.get_mut(len)) {
                 *slot = row;
                 *gain = g;
             }
             len += usize::from(g != 0.0);
+            if len == CAP {
+                break;
+            }
         }
-        Self { rows, gains, len }
+        Self { rows: active, gains, len }
     }
 
     /// The active rows numbered `range` (clipped to those there are), with their gains.
-    fn iter(
-        &self,
-        range: core::ops::Range<usize>,
-    ) -> impl Iterator<Item = (&'m [f32; C], f32)> + '_ {
+    fn iter(&self, range: core::ops::Range<usize>) -> impl Iterator<Item = (&'m [f32], f32)> + '_ {
         let end = range.end.min(self.len);
         let rows = self.rows.get(range.start..end).unwrap_or(&[]);
         let gains = self.gains.get(range.start..end).unwrap_or(&[]);
@@ -152,46 +158,78 @@ fn transposed_acc_blocked<const R: usize, const C: usize, const B: usize>(
     mut outs: [&mut [f32; C]; B],
     start: Start,
 ) {
-    let active = vs.map(|v| ActiveRows::of(m, v));
-    if let (1, Some(v), Some(out)) = (B, active.first(), outs.first_mut()) {
-        // At least one pass, so that `Start::Zero` zeroes `out` even with no active row.
-        let (mut first_row, mut sums) = (0, start);
-        loop {
-            let group = first_row..first_row + GROUP_ROWS;
-            add_rows_to_columns(v, group.clone(), 0..C / LANES, out, sums);
-            add_rows_to_tail(v, group, out, sums);
-            first_row += GROUP_ROWS;
-            sums = Start::Out;
-            if first_row >= v.len {
-                return;
-            }
-        }
+    if let (1, Some(v), Some(out)) = (B, vs.first(), outs.first_mut()) {
+        return transposed_grouped(m.iter().map(|row| &row[..]).zip(*v), &mut out[..], start);
     }
+    let active = vs.map(|v| ActiveRows::of(m, v));
     let blocks = C / LANES / BLOCK_CHUNKS;
     for block in 0..blocks {
         let first = block * BLOCK_CHUNKS;
         for (out, v) in outs.iter_mut().zip(&active) {
-            add_rows_to_block(v, first, out, start);
+            add_rows_to_block(v, first, &mut out[..], start);
         }
     }
     for (out, v) in outs.iter_mut().zip(&active) {
-        add_rows_to_columns(v, 0..v.len, blocks * BLOCK_CHUNKS..C / LANES, out, start);
-        add_rows_to_tail(v, 0..v.len, out, start);
+        add_rows_to_columns(v, 0..v.len, blocks * BLOCK_CHUNKS..C / LANES, &mut out[..], start);
+        add_rows_to_tail(v, 0..v.len, &mut out[..], start);
+    }
+}
+
+/// `out = Σ g·row` (or `+=`, with [`Start::Out`]) over the `(row, g)` pairs of `rows` (each
+/// row as long as `out`) whose `g ≠ 0`: [`GROUP_ROWS`] active rows per pass over the columns,
+/// the columns [`BLOCK_CHUNKS`] chunks at a time with their sums in registers.
+#[inline]
+fn transposed_grouped<'m>(
+    mut rows: impl Iterator<Item = (&'m [f32], &'m f32)>,
+    out: &mut [f32],
+    mut start: Start,
+) {
+    let chunks = out.len() / LANES;
+    loop {
+        let group = ActiveRows::<GROUP_ROWS>::next(&mut rows);
+        // At least one pass, so that `Start::Zero` zeroes `out` even with no active row.
+        if group.len == 0 && start == Start::Out {
+            return;
+        }
+        add_rows_to_columns(&group, 0..group.len, 0..chunks, out, start);
+        add_rows_to_tail(&group, 0..group.len, out, start);
+        start = Start::Out;
+        if group.len < GROUP_ROWS {
+            return;
+        }
+    }
+}
+
+/// `out = Wᵀ v` for a row-major `W` of `v.len()` rows of `out.len()` columns, sizes known
+/// at run time: the bits of [`matvec_transposed_batch`] with one vector, by the same loops
+/// on each target.
+pub(crate) fn matvec_transposed_slice(weight: &[f32], v: &[f32], out: &mut [f32]) {
+    let rows = weight.chunks_exact(out.len().max(1)).zip(v);
+    if cfg!(target_feature = "avx") && !cfg!(target_arch = "arm") {
+        transposed_grouped(rows, out, Start::Zero);
+        return;
+    }
+    out.fill(0.0);
+    let active = rows.filter(|&(_, &g)| g != 0.0);
+    if cfg!(target_arch = "arm") {
+        transposed_acc_by4(active, out);
+    } else {
+        transposed_acc_by8(active, out);
     }
 }
 
 /// `out[c] += Σ v·m[r][c]` (or `=`, with [`Start::Zero`]) over the active rows numbered
 /// `rows` (positions in `active`) and the columns of the whole chunks `chunks`.
-pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
-    active: &ActiveRows<'_, R, C>,
+pub(crate) fn add_rows_to_columns<const CAP: usize>(
+    active: &ActiveRows<'_, CAP>,
     rows: core::ops::Range<usize>,
     chunks: core::ops::Range<usize>,
-    out: &mut [f32; C],
+    out: &mut [f32],
     start: Start,
 ) {
     let mut first = chunks.start;
     while first + BLOCK_CHUNKS <= chunks.end {
-        add_rows_to_chunk_block::<R, C, BLOCK_CHUNKS>(active, rows.clone(), first, out, start);
+        add_rows_to_chunk_block::<CAP, BLOCK_CHUNKS>(active, rows.clone(), first, out, start);
         first += BLOCK_CHUNKS;
     }
     // The chunks left (fewer than a block) in narrower blocks, each one pass over the rows
@@ -201,10 +239,10 @@ pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
         if width < BLOCK_CHUNKS && first + width <= chunks.end {
             let rows = rows.clone();
             match width {
-                8 => add_rows_to_chunk_block::<R, C, 8>(active, rows, first, out, start),
-                4 => add_rows_to_chunk_block::<R, C, 4>(active, rows, first, out, start),
-                2 => add_rows_to_chunk_block::<R, C, 2>(active, rows, first, out, start),
-                _ => add_rows_to_chunk_block::<R, C, 1>(active, rows, first, out, start),
+                8 => add_rows_to_chunk_block::<CAP, 8>(active, rows, first, out, start),
+                4 => add_rows_to_chunk_block::<CAP, 4>(active, rows, first, out, start),
+                2 => add_rows_to_chunk_block::<CAP, 2>(active, rows, first, out, start),
+                _ => add_rows_to_chunk_block::<CAP, 1>(active, rows, first, out, start),
             }
             first += width;
         }
@@ -214,11 +252,11 @@ pub(crate) fn add_rows_to_columns<const R: usize, const C: usize>(
 /// [`add_active_rows`] over the `W` chunks of `out` from chunk `first` on (nothing if `out`
 /// does not have them all).
 #[inline]
-fn add_rows_to_chunk_block<const R: usize, const C: usize, const W: usize>(
-    active: &ActiveRows<'_, R, C>,
+fn add_rows_to_chunk_block<const CAP: usize, const W: usize>(
+    active: &ActiveRows<'_, CAP>,
     rows: core::ops::Range<usize>,
     first: usize,
-    out: &mut [f32; C],
+    out: &mut [f32],
     start: Start,
 ) {
     let block = out.as_chunks_mut::<LANES>().0.get_mut(first..first + W);
@@ -236,21 +274,21 @@ fn add_rows_to_chunk_block<const R: usize, const C: usize, const W: usize>(
 /// the sums of a batch of 4 in memory (4.4× the instructions). It skips the set-up of
 /// `add_rows_to_columns` for leftover chunks (~4% of the batch's instructions).
 #[inline(never)]
-fn add_rows_to_block<const R: usize, const C: usize>(
-    active: &ActiveRows<'_, R, C>,
+fn add_rows_to_block<const CAP: usize>(
+    active: &ActiveRows<'_, CAP>,
     first: usize,
-    out: &mut [f32; C],
+    out: &mut [f32],
     start: Start,
 ) {
-    add_rows_to_chunk_block::<R, C, BLOCK_CHUNKS>(active, 0..active.len, first, out, start);
+    add_rows_to_chunk_block::<CAP, BLOCK_CHUNKS>(active, 0..active.len, first, out, start);
 }
 
 /// `out[c] += Σ v·m[r][c]` (or `=`, with [`Start::Zero`]) over the active rows numbered
 /// `rows` and the columns after the last whole chunk.
-pub(crate) fn add_rows_to_tail<const R: usize, const C: usize>(
-    active: &ActiveRows<'_, R, C>,
+pub(crate) fn add_rows_to_tail<const CAP: usize>(
+    active: &ActiveRows<'_, CAP>,
     rows: core::ops::Range<usize>,
-    out: &mut [f32; C],
+    out: &mut [f32],
     start: Start,
 ) {
     let (out_chunks, out_tail) = out.as_chunks_mut::<LANES>();
@@ -270,8 +308,8 @@ pub(crate) fn add_rows_to_tail<const R: usize, const C: usize>(
 /// active rows numbered `rows`, row by row in increasing order, with the `W` chunks of sums
 /// held in registers throughout.
 #[inline]
-fn add_active_rows<const R: usize, const C: usize, const W: usize>(
-    active: &ActiveRows<'_, R, C>,
+fn add_active_rows<const CAP: usize, const W: usize>(
+    active: &ActiveRows<'_, CAP>,
     rows: core::ops::Range<usize>,
     first: usize,
     sums: &mut [[f32; LANES]; W],
@@ -285,10 +323,11 @@ fn add_active_rows<const R: usize, const C: usize, const W: usize>(
         let Some(weights) = row.as_chunks::<LANES>().0.get(first..first + W) else {
             continue;
         };
-        for (a, w) in acc.iter_mut().zip(weights) {
-            for l in 0..LANES {
-                a[l] += g * w[l];
-            }
+        // One flat loop over the block (its chunks are consecutive in the row): nested
+        // per chunk and lane, LLVM vectorised it across chunks with gathers and scatters
+        // when AVX-512 was enabled (`-C target-cpu=native` on such a CPU), ten times slower.
+        for (a, w) in acc.as_flattened_mut().iter_mut().zip(weights.as_flattened()) {
+            *a += g * w;
         }
     }
     *sums = acc;

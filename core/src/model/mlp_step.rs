@@ -80,10 +80,11 @@ impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'_, IN, HIDDEN,
     }
 }
 
-/// Checks the gradient of `x[range]` and hands both to `update`.
-fn update_block<const IN: usize>(
-    x: &mut [f32; IN],
-    gradient: &[f32; IN],
+/// Checks the gradient of `x[range]` and hands both to `update` (also the fused step of a
+/// [`Network`](crate::Network)).
+pub(crate) fn update_block(
+    x: &mut [f32],
+    gradient: &[f32],
     range: core::ops::Range<usize>,
     update: &mut impl FnMut(usize, &mut [f32], &[f32]),
 ) -> Result<(), Error> {

@@ -6,7 +6,7 @@
 mod logistic;
 mod mlp;
 mod mlp_bytes;
-mod mlp_step;
+pub(crate) mod mlp_step;
 
 pub use logistic::LogisticRegression;
 pub use mlp::{Mlp, MlpParams, MlpWorkspace};

@@ -178,18 +178,31 @@ impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
 
     /// The backward pass starts from the activations the last evaluation left in the
     /// arena (at `x`, as the trait requires), so a step costs one forward pass, not two.
+    /// With AVX, an `elementwise` update and a dense first layer, the first layer's
+    /// backward and forward passes are fused into one stream over its weights (see
+    /// `network/step.rs`): the same bits.
     fn step_then_evaluate<U>(
         &self,
         x: &mut [f32; IN],
         objective: Objective,
         ws: &mut Self::Workspace,
         gradient: &mut [f32; IN],
-        _elementwise: bool,
+        elementwise: bool,
         mut update: U,
     ) -> Result<Evaluation<OUT>, Error>
     where
         U: FnMut(usize, &mut [f32], &[f32]),
     {
+        if elementwise && self.network.can_fuse_step() {
+            let arena = ws.arena.as_mut_slice();
+            let logits =
+                self.network.fused_step(x, arena, &ws.logit_grad, gradient, &mut update)?;
+            let mut z = [0.0; OUT];
+            crate::linalg::copy(&mut z, logits);
+            let prediction = Prediction::from_logits(z)?;
+            let value = objective.evaluate(&prediction, &mut ws.logit_grad)?;
+            return Ok(Evaluation { prediction, objective: value });
+        }
         let arena = ws.arena.as_mut_slice();
         self.network.backward(x, arena, &ws.logit_grad, Some(gradient), None)?;
         check_finite_result(gradient)?;

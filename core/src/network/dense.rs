@@ -12,7 +12,7 @@
 
 use super::Layer;
 use crate::linalg::matvec::matvec_slice;
-use crate::linalg::transposed::{transposed_acc_by4, transposed_acc_by8};
+use crate::linalg::transposed::matvec_transposed_slice;
 
 /// `y = W x + b`, with `Mlp`'s blocked kernel (rows in blocks, zero chunks of `x` skipped).
 pub(super) fn forward(layer: &Layer<'_>, x: &[f32], y: &mut [f32]) {
@@ -39,13 +39,6 @@ pub(super) fn backward(
         }
     }
     if let Some(din) = din {
-        din.fill(0.0);
-        let active = layer.weight.chunks_exact(n_in).zip(dout).filter(|&(_, &g)| g != 0.0);
-        // As `Mlp`'s portable and Cortex-M4F paths: eight (four) rows per pass over `din`.
-        if cfg!(target_arch = "arm") {
-            transposed_acc_by4(active, din);
-        } else {
-            transposed_acc_by8(active, din);
-        }
+        matvec_transposed_slice(layer.weight, dout, din);
     }
 }

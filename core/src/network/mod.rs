@@ -43,6 +43,7 @@ pub mod format;
 mod pool;
 mod problem;
 mod relu;
+mod step;
 
 pub use classifier::{ArenaStorage, NetworkClassifier, NetworkWorkspace};
 pub use problem::NetworkProblem;
@@ -430,9 +431,24 @@ impl<'w> Network<'w> {
         input: &[f32],
         arena: &mut [f32],
         logit_grad: &[f32],
+        input_grad: Option<&mut [f32]>,
+        param_grad: Option<&mut [f32]>,
+    ) -> Result<(), Error> {
+        self.backward_layers(input, arena, logit_grad, 0, input_grad, param_grad).map(|_| ())
+    }
+
+    /// [`backward`](Self::backward) through the layers from `first` on: with `first > 0`,
+    /// leaves `∂J/∂y` for the output `y` of layer `first − 1` in the arena, at the offset
+    /// returned.
+    fn backward_layers(
+        &self,
+        input: &[f32],
+        arena: &mut [f32],
+        logit_grad: &[f32],
+        first: usize,
         mut input_grad: Option<&mut [f32]>,
         mut param_grad: Option<&mut [f32]>,
-    ) -> Result<(), Error> {
+    ) -> Result<usize, Error> {
         self.check_buffers(input, arena)?;
         check_len("logit gradient", logit_grad, self.classes())?;
         if let Some(g) = input_grad.as_deref() {
@@ -447,7 +463,9 @@ impl<'w> Network<'w> {
         let (mut current, mut other) =
             grads.split_at_mut_checked(self.gradient_len).ok_or(internal)?;
         linalg::copy(current.get_mut(..logit_grad.len()).ok_or(internal)?, logit_grad);
-        for (i, layer) in self.layers.iter().enumerate().rev() {
+        // Where `current` starts in the arena: it and `other` swap after every layer.
+        let mut offset = [self.activations_len, self.activations_len + self.gradient_len];
+        for (i, layer) in self.layers.iter().enumerate().skip(first).rev() {
             let first = i == 0;
             let dout = current.get(..layer.output.len()).ok_or(internal)?;
             let x = slot(layer.source, input, activations).ok_or(internal)?;
@@ -478,8 +496,9 @@ impl<'w> Network<'w> {
                 }
             }
             core::mem::swap(&mut current, &mut other);
+            offset.swap(0, 1);
         }
-        Ok(())
+        Ok(offset[0])
     }
 
     fn check_buffers(&self, input: &[f32], arena: &[f32]) -> Result<(), Error> {
