@@ -26,6 +26,7 @@
 pub mod arch;
 #[cfg(feature = "cli")]
 pub mod attack;
+pub mod checkpoint;
 #[cfg(feature = "cli")]
 pub mod data;
 pub mod error;

@@ -175,9 +175,25 @@ impl Model {
                 names.join(", ")
             )));
         }
+        let names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+        Self::from_named(st, path, input, layers, &names)
+    }
+
+    /// The model of `layers` on `input` whose tensors in `st` are `names` (weight, bias,
+    /// weight, … in layer order): checks their dtypes, shapes and values. Errors name `path`.
+    pub(crate) fn from_named(
+        st: &SafeTensors,
+        path: &Path,
+        input: Shape,
+        layers: Vec<LayerSpec>,
+        names: &[&str],
+    ) -> Result<Self> {
+        let bad = |problem: String| Error::model(path, problem);
+        let expected = tensor_specs(input, &layers)
+            .map_err(|e| bad(format!("the layers do not chain: {e}")))?;
         let mut params = Vec::new();
-        for (name, want) in &expected {
-            let t = &st.tensors[name];
+        for (&name, (_, want)) in names.iter().zip(&expected) {
+            let t = st.tensors.get(name).ok_or_else(|| bad(format!("missing tensor {name}")))?;
             if t.dtype != "F32" {
                 return Err(bad(format!("tensor {name} has dtype {}, expected F32", t.dtype)));
             }
@@ -197,7 +213,19 @@ impl Model {
                 )));
             }
         }
+        if names.len() != expected.len() {
+            return Err(bad(format!(
+                "{} tensors for a network of {}",
+                names.len(),
+                expected.len()
+            )));
+        }
         Model::new(input, layers, params).map_err(|e| bad(e.to_string()))
+    }
+
+    /// Names and PyTorch shapes of this model's tensors as nudge writes them, in data order.
+    pub fn tensor_names(&self) -> Vec<(String, Vec<usize>)> {
+        tensor_specs(self.input, &self.layers).unwrap_or_default()
     }
 }
 
@@ -250,7 +278,7 @@ fn infer_mlp(st: &SafeTensors) -> std::result::Result<(Shape, Vec<LayerSpec>), S
     let first = st.tensors.get("fc1.weight").ok_or_else(|| {
         if st.tensors.keys().any(|k| k.ends_with(".weight")) {
             format!(
-                "no {LAYERS_KEY} metadata and no fc1.weight: cannot tell the layers (save the model with nudge, or name an MLP's tensors fc1…fcN)"
+                "no {LAYERS_KEY} metadata and no fc1.weight: the weights alone do not say the layers (an MLP's tensors named fc1…fcN do); state them with `nudge convert --model FILE --arch SPEC --out NEW.safetensors`"
             )
         } else {
             "missing tensor fc1.weight".to_string()

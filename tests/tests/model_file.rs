@@ -238,3 +238,110 @@ fn loading_needs_no_python_for_the_fixture() {
     assert_eq!(st.tensors["fc1.weight"].shape, vec![16, 784]);
     assert_eq!(st.metadata["source"], "tests/fixtures/make_pytorch_fixture.py");
 }
+
+/// A plain `nn.Sequential` CNN checkpoint — no nudge metadata, and a Dropout that shifts
+/// its numbering (`0`, `4`, `8`) — converted with `--arch`, predicts like ONNX Runtime on
+/// the same network (`make_sequential_cnn_fixture.py` wrote both, with the versions).
+#[test]
+fn plain_sequential_cnn_checkpoint_converts_and_predicts_like_onnx_runtime() {
+    let Some(dir) = require_data() else { return };
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("sequential-cnn.expected.json")).unwrap())
+            .unwrap();
+    let arch = expected["arch"].as_str().unwrap();
+    let checkpoint = fixture("sequential-cnn.safetensors");
+    let checkpoint = checkpoint.to_str().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cnn.safetensors");
+    let out_arg = out.to_str().unwrap();
+
+    // Without the layers the file cannot be read; the one-line error says what to do.
+    assert_fails(&nudge(&["eval", "--model", checkpoint]), &[checkpoint, "nudge convert"]);
+    let o = nudge(&["convert", "--model", checkpoint, "--arch", arch, "--out", out_arg]);
+    assert!(o.status.success(), "convert failed: {}", nudge_tests::stderr(&o));
+    let table = nudge_tests::stdout(&o);
+    for row in ["0.weight, 0.bias", "4.weight, 4.bias", "8.weight, 8.bias", "6x3x3"] {
+        assert!(table.contains(row), "layer table lacks {row}:\n{table}");
+    }
+
+    let file = ModelFile::load(&out).unwrap();
+    assert_eq!(file.metadata["converted_from"], checkpoint);
+    let test = nudge_host::data::load_test(&dir).unwrap();
+    let model = file.model.classifier("converted").unwrap();
+    let mut ws = model.workspace();
+    for i in 0..expected["count"].as_u64().unwrap() as usize {
+        let pred = model.predict(&test.input(i).unwrap(), &mut ws).unwrap();
+        for (k, want) in expected["logits"][i].as_array().unwrap().iter().enumerate() {
+            let (got, want) = (f64::from(pred.logits[k]), want.as_f64().unwrap());
+            let delta = (got - want).abs();
+            assert!(
+                delta <= ATOL + RTOL * want.abs(),
+                "image {i} logit {k}: got {got}, ONNX Runtime {want}, delta {delta}"
+            );
+        }
+        if expected["margins"][i].as_f64().unwrap() > 1e-4 {
+            assert_eq!(pred.class as u64, expected["classes"][i].as_u64().unwrap(), "image {i}");
+        }
+    }
+
+    // The converted file is nudge's own: it converts again without --arch, to the same
+    // bytes; an existing --out is refused without --force.
+    let again = tmp.path().join("again.safetensors");
+    let o = nudge(&["convert", "--model", out_arg, "--out", again.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", nudge_tests::stderr(&o));
+    assert_eq!(ModelFile::load(&again).unwrap().model, file.model);
+    let before = std::fs::read(&out).unwrap();
+    let o = nudge(&["convert", "--model", checkpoint, "--arch", arch, "--out", out_arg]);
+    assert_fails(&o, &["already exists", "--force"]);
+    assert_eq!(std::fs::read(&out).unwrap(), before, "--out changed without --force");
+}
+
+/// Layers that do not fit the checkpoint are refused with the tensor and both shapes, and
+/// nothing is written.
+#[test]
+fn a_checkpoint_with_the_wrong_layers_is_refused_by_name() {
+    let checkpoint = fixture("sequential-cnn.safetensors");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("cnn.safetensors");
+    let run = |arch: &str| {
+        nudge(&[
+            "convert",
+            "--model",
+            checkpoint.to_str().unwrap(),
+            "--arch",
+            arch,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    // Eight channels where the file has four.
+    assert_fails(
+        &run("conv8k3p1,relu,maxpool2,conv6k3s2,relu,avgpool2,dense10"),
+        &["sequential-cnn.safetensors", "0.weight", "[4, 1, 3, 3]", "[8, 1, 3, 3]"],
+    );
+    // One layer with parameters too few.
+    assert_fails(&run("conv4k3p1,relu,maxpool2,dense10"), &["3 weight tensors", "have 2"]);
+    // Stride 1 instead of 2: the dense layer's inputs no longer match.
+    assert_fails(
+        &run("conv4k3p1,relu,maxpool2,conv6k3,relu,avgpool2,dense10"),
+        &["8.weight", "[10, 54]", "[10, 216]"],
+    );
+    assert!(!out.exists(), "a refused conversion wrote {}", out.display());
+}
+
+/// nudge's own names under a common prefix (`net.0.weight`, an `nn.Sequential` kept as an
+/// attribute) are matched by name; the committed CNN read that way is the same model.
+#[test]
+fn sequential_names_under_a_prefix_are_matched() {
+    let cnn = ModelFile::load(&nudge_tests::repo().join("models/mnist-cnn.safetensors")).unwrap();
+    let tensors: Vec<(String, Tensor)> =
+        cnn.model.to_tensors().into_iter().map(|(name, t)| (format!("net.{name}"), t)).collect();
+    let refs: Vec<(&str, &Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let bytes = safetensors::serialize(&refs, &BTreeMap::new());
+    let path = Path::new("prefixed.safetensors");
+    let st = safetensors::parse(&bytes, path).unwrap();
+    let layers = cnn.model.layers().to_vec();
+    let matched = nudge_host::checkpoint::read(&st, path, cnn.model.input(), layers).unwrap();
+    assert_eq!(matched.model, cnn.model);
+    assert_eq!(matched.tensors.first().map(String::as_str), Some("net.0.weight"));
+}

@@ -2,6 +2,7 @@
 
 mod attack;
 mod attack_opts;
+mod convert;
 mod demo;
 mod eval;
 mod fetch;
@@ -54,6 +55,9 @@ enum Command {
     Samples(eval::SamplesArgs),
     /// Robustness report: pair gallery, success heatmap, accuracy against ε, report.md/json.
     Report(report::ReportArgs),
+    /// Write a model as nudge's own file (layers in the metadata), e.g. a plain PyTorch
+    /// checkpoint with `--arch`; prints the layer table.
+    Convert(convert::ConvertArgs),
     /// Find or download datasets.
     Data(fetch::DataArgs),
 }
@@ -123,6 +127,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Gradient(a) => gradient::run(&a),
         Command::Samples(a) => eval::samples(&a),
         Command::Report(a) => report::run(&a),
+        Command::Convert(a) => convert::run(&a),
         Command::Data(a) => fetch::run(a),
     }
 }
