@@ -520,15 +520,7 @@ fn a_network_step_reuses_the_last_forward_pass_with_the_same_bits() {
         let fused = net.classifier::<[f32; 512], 36, 4>().unwrap();
         let unfused = Unfused(&fused);
         let x: [f32; 36] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
-        let class = fused.predict(&x, &mut fused.workspace()).unwrap().class;
-        for goal in [Goal::untargeted(class), Goal::targeted(class, (class + 1) % 4)] {
-            let gradient = GradientAscent::new(0.05, 30);
-            let pgd = PgdLinf { random_start: Some(seed), ..PgdLinf::new(0.3, 0.03, 25) };
-            let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 20);
-            assert_eq!(run_on(&gradient, &fused, &x, goal), run_on(&gradient, &unfused, &x, goal));
-            assert_eq!(run_on(&pgd, &fused, &x, goal), run_on(&pgd, &unfused, &x, goal));
-            assert_eq!(run_on(&pgd_l2, &fused, &x, goal), run_on(&pgd_l2, &unfused, &x, goal));
-        }
+        assert_attacks_agree(&fused, &unfused, &x, seed);
     }
 }
 
@@ -557,15 +549,27 @@ fn a_dense_first_network_fuses_its_step_with_the_same_bits() {
         let x: [f32; 205] = core::array::from_fn(|i| {
             if sparse && (i / 20) % 3 == 0 { 0.0 } else { rng.uniform(0.0, 1.0) }
         });
-        let class = fused.predict(&x, &mut fused.workspace()).unwrap().class;
-        for goal in [Goal::untargeted(class), Goal::targeted(class, (class + 1) % 4)] {
-            let gradient = GradientAscent::new(0.05, 30);
-            let pgd = PgdLinf { random_start: Some(seed), ..PgdLinf::new(0.3, 0.03, 25) };
-            let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 20);
-            assert_eq!(run_on(&gradient, &fused, &x, goal), run_on(&gradient, &unfused, &x, goal));
-            assert_eq!(run_on(&pgd, &fused, &x, goal), run_on(&pgd, &unfused, &x, goal));
-            assert_eq!(run_on(&pgd_l2, &fused, &x, goal), run_on(&pgd_l2, &unfused, &x, goal));
-        }
+        assert_attacks_agree(&fused, &unfused, &x, seed);
+    }
+}
+
+/// Gradient ascent, PGD L∞ (random start from `seed`) and PGD L2 toward both goals from
+/// `x` (untargeted, and the next class) give the same reports and adversarial bits on `a`
+/// and on `b`.
+fn assert_attacks_agree<const N: usize, A: Classifier<N, 4>, B: Classifier<N, 4>>(
+    a: &A,
+    b: &B,
+    x: &[f32; N],
+    seed: u64,
+) {
+    let class = a.predict(x, &mut a.workspace()).unwrap().class;
+    for goal in [Goal::untargeted(class), Goal::targeted(class, (class + 1) % 4)] {
+        let gradient = GradientAscent::new(0.05, 30);
+        let pgd = PgdLinf { random_start: Some(seed), ..PgdLinf::new(0.3, 0.03, 25) };
+        let pgd_l2 = nudge_core::PgdL2::new(1.0, 0.1, 20);
+        assert_eq!(run_on(&gradient, a, x, goal), run_on(&gradient, b, x, goal));
+        assert_eq!(run_on(&pgd, a, x, goal), run_on(&pgd, b, x, goal));
+        assert_eq!(run_on(&pgd_l2, a, x, goal), run_on(&pgd_l2, b, x, goal));
     }
 }
 

@@ -51,7 +51,13 @@ fn pytorch_layout_fixture_loads_and_predicts_like_numpy() {
     let expected: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture("pytorch-h16.expected.json")).unwrap())
             .unwrap();
-    let test = nudge_host::data::load_test(&dir).unwrap();
+    assert_predicts(&file, &dir, &expected, "NumPy");
+}
+
+/// `file` gives the logits of `expected` (within [`ATOL`] + [`RTOL`]·|logit|) on the first
+/// `expected["count"]` test images of `dir`, and its classes where the margin is clear.
+fn assert_predicts(file: &ModelFile, dir: &Path, expected: &serde_json::Value, reference: &str) {
+    let test = nudge_host::data::load_test(dir).unwrap();
     let model = file.model.classifier("fixture").unwrap();
     let mut ws = model.workspace();
     for i in 0..expected["count"].as_u64().unwrap() as usize {
@@ -61,7 +67,7 @@ fn pytorch_layout_fixture_loads_and_predicts_like_numpy() {
             let delta = (got - want).abs();
             assert!(
                 delta <= ATOL + RTOL * want.abs(),
-                "image {i} logit {k}: got {got}, want {want}, delta {delta}"
+                "image {i} logit {k}: got {got}, {reference} {want}, delta {delta}"
             );
         }
         if expected["margins"][i].as_f64().unwrap() > 1e-4 {
@@ -266,23 +272,7 @@ fn plain_sequential_cnn_checkpoint_converts_and_predicts_like_onnx_runtime() {
 
     let file = ModelFile::load(&out).unwrap();
     assert_eq!(file.metadata["converted_from"], checkpoint);
-    let test = nudge_host::data::load_test(&dir).unwrap();
-    let model = file.model.classifier("converted").unwrap();
-    let mut ws = model.workspace();
-    for i in 0..expected["count"].as_u64().unwrap() as usize {
-        let pred = model.predict(&test.input(i).unwrap(), &mut ws).unwrap();
-        for (k, want) in expected["logits"][i].as_array().unwrap().iter().enumerate() {
-            let (got, want) = (f64::from(pred.logits[k]), want.as_f64().unwrap());
-            let delta = (got - want).abs();
-            assert!(
-                delta <= ATOL + RTOL * want.abs(),
-                "image {i} logit {k}: got {got}, ONNX Runtime {want}, delta {delta}"
-            );
-        }
-        if expected["margins"][i].as_f64().unwrap() > 1e-4 {
-            assert_eq!(pred.class as u64, expected["classes"][i].as_u64().unwrap(), "image {i}");
-        }
-    }
+    assert_predicts(&file, &dir, &expected, "ONNX Runtime");
 
     // The converted file is nudge's own: it converts again without --arch, to the same
     // bytes; an existing --out is refused without --force.

@@ -187,9 +187,15 @@ fn comparison_puts_two_models_side_by_side() {
     assert_eq!(r.models[0].epsilon, r.models[1].epsilon);
     assert_eq!(r.models[0].pairs, r.models[1].pairs);
     let dir = tempfile::tempdir().unwrap();
-    report::write(&r, dir.path(), false).unwrap();
+    let written = report::write(&r, dir.path(), false).unwrap();
+    assert_eq!(written.len(), report::files(2).len());
     let bytes = std::fs::read(dir.path().join("success.png")).unwrap();
     assert_eq!(report::png_size(&bytes).unwrap(), report::heatmap_size(2));
+    // Both models' galleries, the second shown in the comparison section.
+    let bytes = std::fs::read(dir.path().join(report::COMPARE_GALLERY)).unwrap();
+    assert_eq!(report::png_size(&bytes).unwrap(), report::gallery_size());
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.contains("(pairs-compare.png)"), "report.md does not show the second gallery");
     let csv = std::fs::read_to_string(dir.path().join("epsilon.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * cfg.epsilons.len());
 }
@@ -218,8 +224,8 @@ fn cli_writes_the_report_and_refuses_to_clobber() {
     ];
     let o = nudge(&args);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout(&o).contains("wrote 6 files"), "{}", stdout(&o));
-    for name in report::FILES {
+    assert!(stdout(&o).contains("wrote 7 files"), "{}", stdout(&o));
+    for name in report::files(2) {
         assert!(out.join(name).is_file(), "{name} missing");
     }
     let size = |name: &str| report::png_size(&std::fs::read(out.join(name)).unwrap()).unwrap();

@@ -57,7 +57,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     };
     cfg.validate()?;
     // Fail before measuring, not after.
-    report::prepare_dir(&a.out, a.force)?;
+    report::prepare_dir(&a.out, 1 + usize::from(a.compare.is_some()), a.force)?;
     report::register_font()?;
     let mut models = Vec::new();
     for path in std::iter::once(a.model.path()).chain(a.compare.clone()) {

@@ -350,6 +350,15 @@ fn comparison(md: &mut String, r: &Report) {
         100.0 * (b.clean_accuracy - a.clean_accuracy),
         b.label,
     );
+    let _ = writeln!(
+        md,
+        "The same gallery for {} (from its own first correctly classified test image of each \
+         class; {} of its {} off-diagonal cells reached their target):\n\n![pairs of the second model]({})\n",
+        b.label,
+        b.gallery.successes,
+        b.gallery.cells.iter().map(|row| row.len().saturating_sub(1)).sum::<usize>(),
+        super::COMPARE_GALLERY
+    );
 }
 
 fn method(md: &mut String, r: &Report) {

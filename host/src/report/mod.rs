@@ -17,7 +17,8 @@
 //! saves the work). FGSM is run independently at each ε, as it is usually reported.
 //!
 //! [`write()`] turns the measurements into `pairs.png`, `success.png`, `epsilon.png`,
-//! `epsilon.csv`, `report.md` and `report.json` in one directory, each written atomically.
+//! `epsilon.csv`, `report.md` and `report.json` in one directory, each written atomically;
+//! a comparison adds the second model's gallery, `pairs-compare.png`.
 
 mod epsilon;
 mod gallery;
@@ -40,9 +41,21 @@ use crate::{CLASSES, PIXELS};
 pub use epsilon::{Curve, CurveKind, EpsilonCurves, csv as epsilon_csv};
 pub use gallery::{Gallery, GalleryCell};
 
-/// The files [`write()`] produces, in the order it writes them.
+/// The files [`write()`] produces for one model, in the order it writes them.
 pub const FILES: [&str; 6] =
     ["pairs.png", "success.png", "epsilon.png", "epsilon.csv", "report.md", "report.json"];
+
+/// The second model's gallery, written as well by a comparison (`--compare`).
+pub const COMPARE_GALLERY: &str = "pairs-compare.png";
+
+/// The files [`write()`] produces for `models` models.
+pub fn files(models: usize) -> Vec<&'static str> {
+    let mut files = FILES.to_vec();
+    if models > 1 {
+        files.insert(1, COMPARE_GALLERY);
+    }
+    files
+}
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -469,11 +482,12 @@ fn labels<'a>(paths: impl Iterator<Item = &'a Path>) -> Vec<String> {
     out
 }
 
-/// Fails with [`Error::Exists`] if any report file exists in `dir` and `force` is false;
-/// creates `dir` if missing. Call it before measuring so that the user learns at once.
-pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
+/// Fails with [`Error::Exists`] if any file of a report on `models` models exists in `dir`
+/// and `force` is false; creates `dir` if missing. Call it before measuring so that the
+/// user learns at once.
+pub fn prepare_dir(dir: &Path, models: usize, force: bool) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    for name in FILES {
+    for name in files(models) {
         crate::fsutil::check_writable(&dir.join(name), force)?;
     }
     Ok(())
@@ -482,15 +496,16 @@ pub fn prepare_dir(dir: &Path, force: bool) -> Result<()> {
 /// Renders and writes every report file into `dir` (created if missing), each atomically;
 /// refuses to replace existing files unless `force`. Returns the paths written.
 pub fn write(report: &Report, dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
-    prepare_dir(dir, force)?;
+    prepare_dir(dir, report.models.len(), force)?;
     register_font()?;
     let first =
         report.models.first().ok_or_else(|| Error::argument("--model", "no model to report on"))?;
-    let pictures: [(&str, Vec<u8>); 3] = [
-        ("pairs.png", gallery::png(first)?),
-        ("success.png", heatmap::png(&report.models)?),
-        ("epsilon.png", epsilon::png(&report.models)?),
-    ];
+    let mut pictures: Vec<(&str, Vec<u8>)> = vec![("pairs.png", gallery::png(first)?)];
+    if let Some(second) = report.models.get(1) {
+        pictures.push((COMPARE_GALLERY, gallery::png(second)?));
+    }
+    pictures.push(("success.png", heatmap::png(&report.models)?));
+    pictures.push(("epsilon.png", epsilon::png(&report.models)?));
     let texts: [(&str, Vec<u8>); 3] = [
         ("epsilon.csv", epsilon::csv(&report.models).into_bytes()),
         ("report.md", markdown::render(report).into_bytes()),
