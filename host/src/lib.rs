@@ -35,6 +35,8 @@ pub mod fetch;
 pub mod fsutil;
 #[cfg(feature = "cli")]
 pub mod idx;
+#[cfg(feature = "cli")]
+pub mod labelled;
 pub mod model;
 #[cfg(feature = "cli")]
 pub mod npy;

@@ -369,8 +369,8 @@ pub struct Scores {
     pub correct: usize,
     /// Examples seen.
     pub total: usize,
-    /// `confusion[true][predicted]` counts.
-    pub confusion: [[usize; CLASSES]; CLASSES],
+    /// `confusion[true][predicted]` counts, one row and column per class.
+    pub confusion: Vec<Vec<usize>>,
 }
 
 #[cfg(feature = "cli")]
@@ -408,12 +408,85 @@ pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
 #[cfg(feature = "cli")]
 pub fn evaluate(model: &Net<'_>, split: &Split) -> Result<Scores> {
     let predictions = predict_all(model, split)?;
-    let mut scores = Scores { correct: 0, total: split.len(), confusion: [[0; CLASSES]; CLASSES] };
-    for (&pred, &label) in predictions.iter().zip(&split.labels) {
-        scores.confusion[usize::from(label)][pred] += 1;
-        scores.correct += usize::from(pred == usize::from(label));
+    let labels: Vec<usize> = split.labels.iter().map(|&l| usize::from(l)).collect();
+    Ok(Scores::of(&predictions, &labels, CLASSES))
+}
+
+#[cfg(feature = "cli")]
+impl Scores {
+    /// Counts of `predictions` against `labels` (both below `classes`).
+    fn of(predictions: &[usize], labels: &[usize], classes: usize) -> Self {
+        let mut scores =
+            Scores { correct: 0, total: labels.len(), confusion: vec![vec![0; classes]; classes] };
+        for (&pred, &label) in predictions.iter().zip(labels) {
+            if let Some(cell) = scores.confusion.get_mut(label).and_then(|row| row.get_mut(pred)) {
+                *cell += 1;
+            }
+            scores.correct += usize::from(pred == label);
+        }
+        scores
     }
-    Ok(scores)
+}
+
+/// Scores `model` on `data`, inputs of any shape and any class count (the network's own
+/// sizes, checked against the data's first). Errors name `what` (the data's files).
+#[cfg(feature = "cli")]
+pub fn evaluate_labelled(
+    model: &Model,
+    data: &crate::labelled::Labelled,
+    what: &str,
+) -> Result<Scores> {
+    let network = model.network()?;
+    if network.input_shape().len() != data.shape.len() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "inputs of shape {} ({} values), but the model takes {} ({} values)",
+                arch::format_shape(data.shape),
+                data.shape.len(),
+                arch::format_shape(network.input_shape()),
+                network.input_len()
+            ),
+        ));
+    }
+    if data.classes() > network.classes() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "labels up to {}, but the model has {} classes",
+                data.classes() - 1,
+                network.classes()
+            ),
+        ));
+    }
+    let n = data.shape.len().max(1);
+    let predictions = data
+        .inputs
+        .par_chunks(n * 256)
+        .map(|chunk| {
+            let mut arena = vec![0.0f32; network.arena_len()];
+            chunk
+                .chunks_exact(n)
+                .map(|x| {
+                    let logits =
+                        network.forward(x, &mut arena).map_err(|e| Error::kernel(what, e))?;
+                    if logits.iter().any(|z| !z.is_finite()) {
+                        return Err(Error::kernel(what, nudge_core::Error::NonFiniteResult));
+                    }
+                    // The first maximum, as `Prediction::class`.
+                    let mut best = 0;
+                    for (i, &z) in logits.iter().enumerate() {
+                        if logits.get(best).is_some_and(|&b| z > b) {
+                            best = i;
+                        }
+                    }
+                    Ok(best)
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect::<Result<Vec<_>>>()?
+        .concat();
+    Ok(Scores::of(&predictions, &data.labels, network.classes()))
 }
 
 /// The committed default model, relative to the repository root.

@@ -157,3 +157,126 @@ fn fashion_mnist_reads_when_installed() {
     assert_eq!((d.train.len(), d.test.len()), (60_000, 10_000));
     assert_eq!(data::resolve_dir(None, data::DatasetKind::Fashion).ok().as_deref(), Some(dir));
 }
+
+// ---------------------------------------------------------------------------------------
+// A user's own data: `nudge eval --inputs --labels`, `.npy` or IDX of any image size.
+
+fn eval_json(model: &Path, inputs: &Path, labels: &Path) -> serde_json::Value {
+    let o = nudge(&[
+        "eval",
+        "--model",
+        model.to_str().unwrap(),
+        "--inputs",
+        inputs.to_str().unwrap(),
+        "--labels",
+        labels.to_str().unwrap(),
+        "--json",
+    ]);
+    nudge_tests::json(&o)
+}
+
+/// The first 500 MNIST test images as uint8 `[500, 28, 28]` and as float32 `[500, 784]`
+/// (`pixel / 255`), labels as int64: the same scores as the dataset's own files.
+#[test]
+fn npy_inputs_score_like_the_idx_files() {
+    let Some(dir) = require_data() else { return };
+    let test = data::load_test(&dir).unwrap();
+    let n = 500;
+    let tmp = tempfile::tempdir().unwrap();
+    let pixels: Vec<u8> = test.images[..n].iter().flatten().copied().collect();
+    let floats: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+    let labels: Vec<u8> =
+        test.labels[..n].iter().flat_map(|&l| i64::from(l).to_le_bytes()).collect();
+    let (u8_path, f32_path, labels_path) =
+        (tmp.path().join("x8.npy"), tmp.path().join("x32.npy"), tmp.path().join("y.npy"));
+    std::fs::write(&u8_path, nudge_host::npy::bytes("|u1", &[n, 28, 28], &pixels)).unwrap();
+    std::fs::write(&f32_path, nudge_host::npy::f32_bytes(&[n, 784], &floats)).unwrap();
+    std::fs::write(&labels_path, nudge_host::npy::bytes("<i8", &[n], &labels)).unwrap();
+
+    let model = nudge_tests::committed_model();
+    let file = nudge_host::model::ModelFile::load(&model).unwrap();
+    let (first, _) = test.split_at(n);
+    let want = nudge_host::model::evaluate(&file.classifier(&model).unwrap(), &first).unwrap();
+    for inputs in [&u8_path, &f32_path] {
+        let j = eval_json(&model, inputs, &labels_path);
+        assert_eq!(j["total"], n, "{}", inputs.display());
+        assert_eq!(j["correct"], want.correct, "{}", inputs.display());
+        assert_eq!(j["confusion"], serde_json::json!(want.confusion));
+    }
+}
+
+/// Images of 12×8 pixels in IDX files and a linear model on them with 4 classes: scored
+/// against a float64 evaluation of `W x + b` written here; and the mismatches refused.
+#[test]
+fn idx_images_of_any_size_and_any_class_count() {
+    use nudge_core::rng::SplitMix64;
+    use nudge_core::{LayerSpec, Shape};
+    let (n, rows, cols, classes) = (200, 12, 8, 4);
+    let mut rng = SplitMix64::new(96);
+    let pixels: Vec<u8> = (0..n * rows * cols).map(|_| (rng.next_u64() >> 56) as u8).collect();
+    let labels: Vec<u8> = (0..n).map(|_| (rng.next_u64() % classes as u64) as u8).collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let (images_path, labels_path) = (tmp.path().join("x.idx"), tmp.path().join("y.idx"));
+    std::fs::write(
+        &images_path,
+        idx::encode_images(&IdxImages { rows, cols, pixels: pixels.clone() }),
+    )
+    .unwrap();
+    std::fs::write(&labels_path, idx::encode_labels(&labels)).unwrap();
+
+    let input = Shape::new(1, rows, cols);
+    let layers = vec![LayerSpec::Flatten, LayerSpec::Dense { outputs: classes }];
+    let params: Vec<f32> =
+        (0..classes * rows * cols + classes).map(|_| rng.uniform(-0.1, 0.1)).collect();
+    let model = nudge_host::model::Model::new(input, layers, params.clone()).unwrap();
+    let model_path = tmp.path().join("linear.safetensors");
+    let file = nudge_host::model::ModelFile { model, metadata: Default::default() };
+    file.save(&model_path, false).unwrap();
+
+    let features = rows * cols;
+    let (weight, bias) = params.split_at(classes * features);
+    let mut correct = 0;
+    for (image, &label) in pixels.chunks_exact(features).zip(&labels) {
+        let z: Vec<f64> = (0..classes)
+            .map(|k| {
+                let row = &weight[k * features..(k + 1) * features];
+                let dot: f64 =
+                    row.iter().zip(image).map(|(&w, &p)| f64::from(w) * f64::from(p) / 255.0).sum();
+                dot + f64::from(bias[k])
+            })
+            .collect();
+        let best = (0..classes).fold(0, |b, k| if z[k] > z[b] { k } else { b });
+        correct += usize::from(best == usize::from(label));
+    }
+    let j = eval_json(&model_path, &images_path, &labels_path);
+    assert_eq!(j["total"], n);
+    assert_eq!(j["correct"], correct);
+    assert_eq!(j["confusion"].as_array().unwrap().len(), classes);
+
+    // The committed 784-input MLP on 96-pixel images; a label beyond the model's classes;
+    // fewer labels than images: one line each, naming the files.
+    let images = images_path.to_str().unwrap();
+    let run = |model: &Path, labels: &Path| {
+        nudge(&[
+            "eval",
+            "--model",
+            model.to_str().unwrap(),
+            "--inputs",
+            images,
+            "--labels",
+            labels.to_str().unwrap(),
+        ])
+    };
+    assert_fails(
+        &run(&nudge_tests::committed_model(), &labels_path),
+        &["x.idx", "1x12x8 (96 values)", "784"],
+    );
+    let high = tmp.path().join("high.idx");
+    let mut bad_labels = labels.clone();
+    bad_labels[7] = 9;
+    std::fs::write(&high, idx::encode_labels(&bad_labels)).unwrap();
+    assert_fails(&run(&model_path, &high), &["labels up to 9", "4 classes"]);
+    let short = tmp.path().join("short.idx");
+    std::fs::write(&short, idx::encode_labels(&labels[..150])).unwrap();
+    assert_fails(&run(&model_path, &short), &["short.idx", "150 labels for 200 inputs"]);
+}

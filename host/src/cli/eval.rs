@@ -14,6 +14,14 @@ pub struct EvalArgs {
     model: ModelOpts,
     #[command(flatten)]
     data: DataOpts,
+    /// Your own test inputs instead of the dataset's: an IDX image file of any image size,
+    /// or a `.npy` array `[N, D]`, `[N, H, W]` or `[N, C, H, W]` (uint8, scaled /255, or
+    /// float32). Needs --labels.
+    #[arg(long, value_name = "FILE", requires = "labels")]
+    inputs: Option<PathBuf>,
+    /// Labels of --inputs: an IDX label file or a 1-D integer `.npy` array.
+    #[arg(long, value_name = "FILE", requires = "inputs")]
+    labels: Option<PathBuf>,
     /// Print JSON (accuracy, correct, total, confusion, model metadata).
     #[arg(long)]
     json: bool,
@@ -22,13 +30,21 @@ pub struct EvalArgs {
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let path = a.model.path();
     let file = ModelFile::load(&path)?;
-    let dir = a.data.dir()?;
-    let test = nudge_host::data::load_test(&dir)?;
-    let scores = nudge_host::model::evaluate(&file.classifier(&path)?, &test)?;
+    let (scores, data) = if let (Some(inputs), Some(labels)) = (&a.inputs, &a.labels) {
+        let data = nudge_host::labelled::load(inputs, labels)?;
+        let what = format!("{} and {}", inputs.display(), labels.display());
+        let scores = nudge_host::model::evaluate_labelled(&file.model, &data, &what)?;
+        (scores, what)
+    } else {
+        let dir = a.data.dir()?;
+        let test = nudge_host::data::load_test(&dir)?;
+        let scores = nudge_host::model::evaluate(&file.classifier(&path)?, &test)?;
+        (scores, dir.display().to_string())
+    };
     if a.json {
         let j = serde_json::json!({
             "model": path.display().to_string(),
-            "data": dir.display().to_string(),
+            "data": data,
             "arch": file.model.arch(),
             "parameters": file.model.params().len(),
             "accuracy": scores.accuracy(),
@@ -40,7 +56,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         println!("{j:#}");
         return Ok(());
     }
-    println!("model {} ({}), data {}", path.display(), file.model.arch(), dir.display());
+    println!("model {} ({}), data {data}", path.display(), file.model.arch());
     if let Some(claimed) = file.metadata.get("accuracy") {
         println!("accuracy recorded in the file: {claimed}");
     }
@@ -52,7 +68,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     );
     println!("confusion matrix (rows: true class, columns: predicted)");
     print!("      ");
-    for c in 0..10 {
+    for c in 0..scores.confusion.len() {
         print!("{c:>6}");
     }
     println!("  recall");
