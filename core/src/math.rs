@@ -55,13 +55,10 @@ pub fn sigmoid(z: f32) -> f32 {
     }
 }
 
-/// Writes `softmax(z)` to `probabilities` and `log softmax(z)` to `log_probabilities`.
+/// Writes `softmax(z)` to `probabilities` and `log softmax(z)` to `log_probabilities` (the
+/// elements all three have).
 #[inline]
-pub fn softmax<const N: usize>(
-    z: &[f32; N],
-    probabilities: &mut [f32; N],
-    log_probabilities: &mut [f32; N],
-) {
+pub fn softmax(z: &[f32], probabilities: &mut [f32], log_probabilities: &mut [f32]) {
     let m = z.iter().fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m });
     let mut sum = 0.0f32;
     for (p, &v) in probabilities.iter_mut().zip(z) {

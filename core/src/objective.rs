@@ -82,21 +82,34 @@ impl Objective {
         prediction: &Prediction<OUT>,
         dz: &mut [f32; OUT],
     ) -> Result<f32, Error> {
-        self.validate(OUT)?;
+        let p = prediction;
+        self.evaluate_logits(&p.logits, &p.probabilities, &p.log_probabilities, dz)
+    }
+
+    /// [`evaluate`](Self::evaluate) for a class count known at run time: the logits `z`, their
+    /// softmax and log-softmax ([`math::softmax`](crate::math::softmax)) and `dz`, all as
+    /// long as the model has classes.
+    pub fn evaluate_logits(
+        &self,
+        z: &[f32],
+        probabilities: &[f32],
+        log_probabilities: &[f32],
+        dz: &mut [f32],
+    ) -> Result<f32, Error> {
+        self.validate(z.len())?;
         let class = self.class();
-        let z = &prediction.logits;
         match *self {
             Objective::Targeted { .. } => {
-                for ((d, &p), i) in dz.iter_mut().zip(&prediction.probabilities).zip(0..) {
+                for ((d, &p), i) in dz.iter_mut().zip(probabilities).zip(0..) {
                     *d = if i == class { 1.0 - p } else { -p };
                 }
-                Ok(prediction.log_probabilities.get(class).copied().unwrap_or(0.0))
+                Ok(log_probabilities.get(class).copied().unwrap_or(0.0))
             }
             Objective::Untargeted { .. } => {
-                for ((d, &p), i) in dz.iter_mut().zip(&prediction.probabilities).zip(0..) {
+                for ((d, &p), i) in dz.iter_mut().zip(probabilities).zip(0..) {
                     *d = if i == class { p - 1.0 } else { p };
                 }
-                Ok(-prediction.log_probabilities.get(class).copied().unwrap_or(0.0))
+                Ok(-log_probabilities.get(class).copied().unwrap_or(0.0))
             }
             Objective::TargetedMargin { kappa, .. } | Objective::UntargetedMargin { kappa, .. } => {
                 dz.fill(0.0);
@@ -122,7 +135,7 @@ impl Objective {
 }
 
 /// The highest logit other than `class` (lowest index on ties), and its value.
-fn best_other<const OUT: usize>(z: &[f32; OUT], class: usize) -> (usize, f32) {
+fn best_other(z: &[f32], class: usize) -> (usize, f32) {
     let mut best = (usize::MAX, f32::NEG_INFINITY);
     for (i, &v) in z.iter().enumerate() {
         if i != class && (best.0 == usize::MAX || v > best.1) {

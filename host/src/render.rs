@@ -37,14 +37,23 @@ pub fn panels(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> (Vec<u8>
 
 /// 28 × 28 panels side by side, each pixel `i` (row-major) coloured by its panel's function.
 fn side_by_side(panels: &[&dyn Fn(usize) -> [u8; 3]]) -> (Vec<u8>, usize, usize) {
-    let side = 28 * SCALE;
-    let (w, h) = (panels.len() * side + (panels.len() + 1) * GAP, side + 2 * GAP);
+    side_by_side_sized(panels, 28, 28)
+}
+
+/// [`side_by_side`] for `rows × cols` images.
+fn side_by_side_sized(
+    panels: &[&dyn Fn(usize) -> [u8; 3]],
+    rows: usize,
+    cols: usize,
+) -> (Vec<u8>, usize, usize) {
+    let (pw, ph) = (cols * SCALE, rows * SCALE);
+    let (w, h) = (panels.len() * pw + (panels.len() + 1) * GAP, ph + 2 * GAP);
     let mut rgb = vec![255u8; w * h * 3];
     for (panel, colour) in panels.iter().enumerate() {
-        let x0 = GAP + panel * (side + GAP);
-        for y in 0..side {
-            for x in 0..side {
-                let c = colour((y / SCALE) * 28 + x / SCALE);
+        let x0 = GAP + panel * (pw + GAP);
+        for y in 0..ph {
+            for x in 0..pw {
+                let c = colour((y / SCALE) * cols + x / SCALE);
                 let o = ((GAP + y) * w + x0 + x) * 3;
                 rgb[o..o + 3].copy_from_slice(&c);
             }
@@ -77,9 +86,15 @@ pub fn png_bytes(original: &[f32; PIXELS], adversarial: &[f32; PIXELS]) -> Vec<u
 /// (red where raising the pixel raises the objective, blue where lowering it does,
 /// scaled by the largest |∇|).
 pub fn saliency_png(image: &[f32; PIXELS], gradient: &[f32; PIXELS]) -> Vec<u8> {
+    saliency_png_sized(image, gradient, 28, 28)
+}
+
+/// [`saliency_png`] for a single-channel image of `rows × cols` (row-major).
+pub fn saliency_png_sized(image: &[f32], gradient: &[f32], rows: usize, cols: usize) -> Vec<u8> {
     let amp = gradient.iter().fold(0.0f32, |m, g| m.max(g.abs()));
-    let shade = |i: usize| diverging(if amp > 0.0 { gradient[i] / amp } else { 0.0 });
-    encode_png(side_by_side(&[&|i| grey(image[i]), &shade]))
+    let at = |v: &[f32], i: usize| v.get(i).copied().unwrap_or(0.0);
+    let shade = |i: usize| diverging(if amp > 0.0 { at(gradient, i) / amp } else { 0.0 });
+    encode_png(side_by_side_sized(&[&|i| grey(at(image, i)), &shade], rows, cols))
 }
 
 /// Writes the PNG atomically; refuses to overwrite unless `force`.

@@ -253,6 +253,50 @@ fn idx_images_of_any_size_and_any_class_count() {
     assert_eq!(j["correct"], correct);
     assert_eq!(j["confusion"].as_array().unwrap().len(), classes);
 
+    // `nudge gradient` on the same data: ∇ₓ log p(T) = Wᵀ(e_T − p) with respect to the
+    // scaled input (pixel / 255), in float64 here.
+    let (grad_path, png_path) = (tmp.path().join("g.npy"), tmp.path().join("g.png"));
+    let o = nudge(&[
+        "gradient",
+        "--model",
+        model_path.to_str().unwrap(),
+        "--inputs",
+        images_path.to_str().unwrap(),
+        "--labels",
+        labels_path.to_str().unwrap(),
+        "--index",
+        "3",
+        "--target-class",
+        "2",
+        "--out",
+        grad_path.to_str().unwrap(),
+        "--png",
+        png_path.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", nudge_tests::stderr(&o));
+    let array = nudge_host::npy::parse(&std::fs::read(&grad_path).unwrap(), &grad_path).unwrap();
+    assert_eq!(array.shape, [1, rows, cols]);
+    let image: Vec<f64> =
+        pixels[3 * features..4 * features].iter().map(|&p| f64::from(p) / 255.0).collect();
+    let z: Vec<f64> = (0..classes)
+        .map(|k| {
+            let row = &weight[k * features..(k + 1) * features];
+            row.iter().zip(&image).map(|(&w, &x)| f64::from(w) * x).sum::<f64>()
+                + f64::from(bias[k])
+        })
+        .collect();
+    let total: f64 = z.iter().map(|v| v.exp()).sum();
+    for (i, got) in array.to_f32().into_iter().enumerate() {
+        let want: f64 = (0..classes)
+            .map(|k| {
+                let e = if k == 2 { 1.0 } else { 0.0 };
+                f64::from(weight[k * features + i]) * (e - z[k].exp() / total)
+            })
+            .sum();
+        assert!((f64::from(got) - want).abs() < 1e-6, "pixel {i}: {got} vs {want}");
+    }
+    assert!(std::fs::read(&png_path).unwrap().starts_with(b"\x89PNG"));
+
     // The committed 784-input MLP on 96-pixel images; a label beyond the model's classes;
     // fewer labels than images: one line each, naming the files.
     let images = images_path.to_str().unwrap();
