@@ -10,7 +10,9 @@
 use libfuzzer_sys::fuzz_target;
 use nudge_core::Network;
 
-/// Networks larger than this are accepted by the view but not run (time, not safety).
+/// Networks larger than this (arena or input) are accepted by the view but not run: time
+/// and the harness's own buffers, not safety (a pooling layer can take 2²⁸ inputs to one
+/// output, so a small arena does not bound the input the harness allocates).
 const MAX_ARENA: usize = 1 << 16;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,7 +21,10 @@ fuzz_target!(|data: &[u8]| {
     bytes[..data.len()].copy_from_slice(data);
     let _ = Network::from_bytes(&bytes[1..=data.len()]);
     let Ok(network) = Network::from_bytes(&bytes[..data.len()]) else { return };
-    if network.arena_len() > MAX_ARENA || network.macs() > 1 << 20 {
+    if network.arena_len() > MAX_ARENA
+        || network.input_len() > MAX_ARENA
+        || network.macs() > 1 << 20
+    {
         return;
     }
     let x: Vec<f32> = (0..network.input_len()).map(|i| (i % 7) as f32 / 7.0).collect();
