@@ -100,7 +100,14 @@ impl Build<'_> {
             }
         }
         cmd.env("NUDGE_MODEL", self.model).env("NUDGE_DIGITS", self.digits);
-        cmd.env("CARGO_TARGET_DIR", dir.join(self.target_dir));
+        // Made here, not by cargo: the two agreement tests run at once, and two cargos that
+        // both create a missing `firmware/target` race (one failed with "No such file or
+        // directory" for its own target directory on a clean clone).
+        let target = dir.join(self.target_dir);
+        if let Err(e) = std::fs::create_dir_all(&target) {
+            panic!("cannot create {}: {e}", target.display());
+        }
+        cmd.env("CARGO_TARGET_DIR", target);
         if let Some(kib) = self.ram_kib {
             cmd.env("NUDGE_RAM_KIB", kib.to_string());
         }
