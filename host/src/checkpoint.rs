@@ -43,7 +43,8 @@ pub fn read(
     layers: Vec<LayerSpec>,
 ) -> Result<Matched> {
     let bad = |problem: String| Error::model(path, problem);
-    let expected = tensor_specs_of(input, &layers, path)?;
+    let expected = crate::model::tensor_specs(input, &layers)
+        .map_err(|e| Error::model(path, format!("the layers do not chain: {e}")))?;
     let by_name = by_nudge_names(st, &expected);
     let names = match by_name {
         Some(names) => names,
@@ -52,20 +53,6 @@ pub fn read(
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let model = Model::from_named(st, path, input, layers, &refs)?;
     Ok(Matched { model, tensors: names })
-}
-
-/// The names and shapes nudge gives the tensors of `layers` on `input`.
-fn tensor_specs_of(
-    input: Shape,
-    layers: &[LayerSpec],
-    path: &Path,
-) -> Result<Vec<(String, Vec<usize>)>> {
-    let count = nudge_core::network::param_count(input, layers)
-        .map_err(|e| Error::model(path, format!("the layers do not chain: {e}")))?;
-    let zeros = vec![0.0; count];
-    let model =
-        Model::new(input, layers.to_vec(), zeros).map_err(|e| Error::model(path, e.to_string()))?;
-    Ok(model.tensor_names())
 }
 
 /// The expected names under one common prefix (possibly empty), if the file has exactly

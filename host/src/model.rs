@@ -231,7 +231,10 @@ impl Model {
 
 /// Names and PyTorch shapes of the tensors of `layers` on `input`, in data order:
 /// `fc1…fcN` for an MLP, `nn.Sequential`'s `{i}.weight`/`{i}.bias` otherwise.
-fn tensor_specs(input: Shape, layers: &[LayerSpec]) -> Result<Vec<(String, Vec<usize>)>> {
+pub(crate) fn tensor_specs(
+    input: Shape,
+    layers: &[LayerSpec],
+) -> Result<Vec<(String, Vec<usize>)>> {
     let mlp = arch::mlp_shorthand(input, layers).is_some();
     let mut out = Vec::new();
     let mut dense = 0;
