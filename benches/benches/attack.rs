@@ -34,7 +34,7 @@ fn attack(c: &mut Criterion) {
     let true_class = model.predict(&x, &mut ws).expect("finite").class;
     let target = if true_class == TARGET { (TARGET + 1) % 10 } else { TARGET };
     let goal = Goal::targeted(true_class, target);
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::<_, Vec<f32>>::for_model(&model);
     let mut adversarial = [0.0f32; IN];
 
     let mut group = c.benchmark_group("attack");
@@ -50,8 +50,8 @@ fn attack(c: &mut Criterion) {
     let layers =
         [LayerSpec::Dense { outputs: H }, LayerSpec::Relu, LayerSpec::Dense { outputs: 10 }];
     let network = Network::new(Shape::flat(IN), &layers, &theta).expect("valid MLP");
-    let net = network.classifier::<Vec<f32>, IN, 10>().expect("784 in, 10 out");
-    let mut net_scratch = AttackScratch::for_model(&net);
+    let net = network.classifier::<Vec<f32>, 10>().expect("784 in, 10 out");
+    let mut net_scratch = AttackScratch::<_, Vec<f32>>::for_model(&net);
     group.bench_function(BenchmarkId::new("network_gradient_100", H), |b| {
         b.iter(|| {
             seed.run(&net, black_box(&x), goal, &mut adversarial, &mut net_scratch, &mut ())

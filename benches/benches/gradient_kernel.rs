@@ -86,7 +86,7 @@ fn for_hidden<const H: usize>(group: &mut BenchmarkGroup<'_, WallTime>) {
 
 /// `∇ₓ log p(TARGET)` through a network's classifier (forward and backward, a heap arena).
 fn network_forward_input_grad(
-    classifier: &NetworkClassifier<'_, Vec<f32>, IN, OUT>,
+    classifier: &NetworkClassifier<'_, Vec<f32>, OUT>,
     x: &[f32; IN],
     ws: &mut NetworkWorkspace<Vec<f32>, OUT>,
     grad: &mut [f32; IN],
@@ -104,7 +104,7 @@ fn networks(group: &mut BenchmarkGroup<'_, WallTime>) {
     let mlp =
         [LayerSpec::Dense { outputs: 64 }, LayerSpec::Relu, LayerSpec::Dense { outputs: OUT }];
     let network = Network::new(Shape::flat(IN), &mlp, &theta).expect("valid MLP");
-    let classifier = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let classifier = network.classifier::<Vec<f32>, OUT>().expect("784 in, 10 out");
     let mut ws = classifier.workspace();
     group.throughput(Throughput::Elements(forward_input_grad_flops(64)));
     group.bench_function(BenchmarkId::new("network_forward_input_grad", 64), |b| {
@@ -135,7 +135,7 @@ fn networks(group: &mut BenchmarkGroup<'_, WallTime>) {
         network.macs(),
         network.arena_len()
     );
-    let classifier = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let classifier = network.classifier::<Vec<f32>, OUT>().expect("784 in, 10 out");
     let mut ws = classifier.workspace();
     group.throughput(Throughput::Elements(4 * network.macs() as u64));
     group.bench_function(BenchmarkId::new("forward_input_grad", "cnn"), |b| {

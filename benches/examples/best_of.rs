@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     let layers =
         [LayerSpec::Dense { outputs: H }, LayerSpec::Relu, LayerSpec::Dense { outputs: OUT }];
     let network = Network::new(Shape::flat(IN), &layers, &theta).expect("valid MLP");
-    let network = network.classifier::<Vec<f32>, IN, OUT>().expect("784 in, 10 out");
+    let network = network.classifier::<Vec<f32>, OUT>().expect("784 in, 10 out");
     let mut network_ws = network.workspace();
 
     let mut times = Vec::with_capacity(runs);

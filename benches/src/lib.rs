@@ -167,7 +167,7 @@ pub fn active_fraction<const H: usize>(p: &Params<H>, x: &[f32; IN]) -> f64 {
 pub fn kernel_forward_input_grad<const H: usize>(
     model: &Mlp<'_, IN, H, OUT>,
     x: &[f32; IN],
-    ws: &mut <Mlp<'_, IN, H, OUT> as Classifier<IN, OUT>>::Workspace,
+    ws: &mut <Mlp<'_, IN, H, OUT> as Classifier<OUT>>::Workspace,
     grad: &mut [f32; IN],
 ) -> Evaluation<OUT> {
     model
@@ -336,7 +336,7 @@ pub fn check_baselines_agree<const H: usize>(p: &Params<H>, x: &[f32; IN]) {
     let mut ws = model.workspace();
     let mut want = [0.0f32; IN];
     let eval = kernel_forward_input_grad(&model, x, &mut ws, &mut want);
-    let want_lp = eval.prediction.log_probabilities[TARGET];
+    let want_lp = eval.prediction.log_probabilities()[TARGET];
 
     let mut got = [0.0f32; IN];
     let lp = naive_forward_input_grad(p, x, &mut NaiveScratch::default(), &mut got);

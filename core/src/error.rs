@@ -76,6 +76,14 @@ pub enum Error {
         /// The number of elements given.
         found: usize,
     },
+    /// A model has more classes than the predictions' capacity (`OUT` of
+    /// [`Prediction`](crate::Prediction)), or none.
+    ClassCapacity {
+        /// How many classes the model has.
+        classes: usize,
+        /// How many a prediction can hold.
+        capacity: usize,
+    },
     /// The caller's arena is smaller than the network's
     /// [`arena_len`](crate::network::Network::arena_len).
     ArenaTooSmall {
@@ -117,7 +125,10 @@ impl fmt::Display for Error {
             }
             Error::InvalidNetwork { layer: None, problem } => write!(f, "network: {problem}"),
             Error::Length { what, expected, found } => {
-                write!(f, "{what} has {found} elements, the network needs {expected}")
+                write!(f, "{what} has {found} elements, the model needs {expected}")
+            }
+            Error::ClassCapacity { classes, capacity } => {
+                write!(f, "the model has {classes} classes; predictions hold from 1 to {capacity}")
             }
             Error::ArenaTooSmall { needed, found } => {
                 write!(f, "arena has {found} f32 elements, the network needs {needed}")

@@ -31,6 +31,7 @@ pub mod model;
 pub mod network;
 pub mod objective;
 pub mod rng;
+pub mod storage;
 
 pub use attack::{
     Attack, AttackReport, Bounds, EarlyStop, Fgsm, GradientAscent, Pgd, PgdL2, PgdLinf, TraceStep,
@@ -39,3 +40,4 @@ pub use error::Error;
 pub use model::{Classifier, LogisticRegression, Mlp, MlpParams, MlpWorkspace, Prediction};
 pub use network::{LayerSpec, Network, Shape, Window};
 pub use objective::{Goal, Objective};
+pub use storage::ArenaStorage;

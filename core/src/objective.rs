@@ -80,10 +80,10 @@ impl Objective {
     pub fn evaluate<const OUT: usize>(
         &self,
         prediction: &Prediction<OUT>,
-        dz: &mut [f32; OUT],
+        dz: &mut [f32],
     ) -> Result<f32, Error> {
         let p = prediction;
-        self.evaluate_logits(&p.logits, &p.probabilities, &p.log_probabilities, dz)
+        self.evaluate_logits(p.logits(), p.probabilities(), p.log_probabilities(), dz)
     }
 
     /// [`evaluate`](Self::evaluate) for a class count known at run time: the logits `z`, their

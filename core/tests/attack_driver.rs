@@ -14,7 +14,7 @@ const HIDDEN: usize = 32;
 const OUT: usize = 10;
 
 /// The driver as a plain loop over `input_gradient`, `step` on whole vectors and `predict`.
-fn plain_loop<A: Attack<IN>>(
+fn plain_loop<A: Attack>(
     attack: &A,
     model: &Mlp<'_, IN, HIDDEN, OUT>,
     original: &[f32; IN],
@@ -40,7 +40,7 @@ fn plain_loop<A: Attack<IN>>(
     (AttackReport::new(&goal, iterations, &initial, &last, original, &x), x)
 }
 
-fn check<A: Attack<IN> + core::fmt::Debug>(
+fn check<A: Attack + core::fmt::Debug>(
     attack: &A,
     model: &Mlp<'_, IN, HIDDEN, OUT>,
     x: &[f32; IN],
@@ -48,7 +48,7 @@ fn check<A: Attack<IN> + core::fmt::Debug>(
 ) {
     let (want, want_x) = plain_loop(attack, model, x, goal);
     let mut got_x = [0.0; IN];
-    let mut scratch = AttackScratch::for_model(model);
+    let mut scratch = AttackScratch::<_, [f32; IN]>::for_model(model);
     let got = attack.run(model, x, goal, &mut got_x, &mut scratch, &mut ()).unwrap();
     assert_eq!(got, want, "{attack:?}");
     assert_eq!(got_x.map(f32::to_bits), want_x.map(f32::to_bits), "{attack:?}");

@@ -35,7 +35,7 @@ fn check_same_bits<M, const I: usize, const O: usize>(
     elementwise: bool,
     steps: usize,
 ) where
-    M: Classifier<I, O>,
+    M: Classifier<O>,
 {
     let (mut ws_fused, mut ws_plain) = (model.workspace(), model.workspace());
     let (mut x_fused, mut x_plain) = (x0, x0);

@@ -98,13 +98,13 @@ fn smooth(objective: Objective, pre: &[f64], z: &[f64]) -> bool {
                 z.iter().enumerate().filter(|&(i, _)| i != c).map(|(_, &v)| v).collect();
             let mut o = others.clone();
             o.sort_by(|a, b| b.partial_cmp(a).unwrap());
-            let margin = objective_value(objective, z);
-            let unclipped = match objective {
-                Objective::TargetedMargin { target, .. } => z[target] - o[0],
-                _ => o[0] - z[c],
+            let (unclipped, kappa) = match objective {
+                Objective::TargetedMargin { target, kappa } => (z[target] - o[0], kappa),
+                Objective::UntargetedMargin { kappa, .. } => (o[0] - z[c], kappa),
+                _ => unreachable!("a margin objective"),
             };
-            (o[0] - o[1]).abs() < KINK
-                || (unclipped - margin).abs() > 0.0 && (unclipped - margin).abs() < KINK
+            // Either side of κ: just below it, the step up crosses it too.
+            (o[0] - o[1]).abs() < KINK || (unclipped - f64::from(kappa)).abs() < KINK
         }
         _ => false,
     };
@@ -208,7 +208,9 @@ fn kernel_matches_naive_reference_and_repeats_bit_for_bit() {
     let mut ws = model.workspace();
     let first = model.predict(&x, &mut ws).unwrap();
     let again = model.predict(&x, &mut ws).unwrap();
-    assert_eq!(first.logits.map(f32::to_bits), again.logits.map(f32::to_bits));
+    assert!(
+        first.logits().iter().map(|z| z.to_bits()).eq(again.logits().iter().map(|z| z.to_bits()))
+    );
 
     let mut naive = [0.0f32; 10];
     let hidden: Vec<f32> = (0..64)
@@ -227,7 +229,7 @@ fn kernel_matches_naive_reference_and_repeats_bit_for_bit() {
         }
         *out = s + p.fc2_bias[o];
     }
-    for (got, want) in first.logits.iter().zip(naive) {
+    for (got, want) in first.logits().iter().zip(naive) {
         let delta = (got - want).abs();
         assert!(delta <= TOL * (1.0 + want.abs()), "got {got} want {want} delta {delta}");
     }

@@ -357,7 +357,7 @@ fn an_mlp_network_gives_the_bits_of_mlp() {
     let theta = flat_params(&p);
     let mlp: Mlp<'_, IN, HIDDEN, OUT> = p.as_model();
     let net = Network::new(Shape::flat(IN), &mlp_layers(), &theta).unwrap();
-    let classifier = net.classifier::<HeapArena, IN, OUT>().unwrap();
+    let classifier = net.classifier::<HeapArena, OUT>().unwrap();
     let mut rng = SplitMix64::new(17);
     for k in 0..50 {
         let mut x: [f32; IN] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
@@ -412,7 +412,7 @@ fn every_attack_runs_on_a_network_with_the_bits_of_mlp() {
     let theta = flat_params(&p);
     let mlp: Mlp<'_, IN, HIDDEN, OUT> = p.as_model();
     let net = Network::new(Shape::flat(IN), &mlp_layers(), &theta).unwrap();
-    let classifier = net.classifier::<HeapArena, IN, OUT>().unwrap();
+    let classifier = net.classifier::<HeapArena, OUT>().unwrap();
     let x: [f32; IN] = core::array::from_fn(|i| (i as f32 * 0.37).sin().abs());
     let class = mlp.predict(&x, &mut mlp.workspace()).unwrap().class;
     let goal = Goal::targeted(class, (class + 1) % OUT);
@@ -427,14 +427,14 @@ fn every_attack_runs_on_a_network_with_the_bits_of_mlp() {
 }
 
 /// `attack` on `model` from `x`: its report and the adversarial image's bits.
-fn run<A: Attack<IN>, M: Classifier<IN, OUT>>(
+fn run<A: Attack, M: Classifier<OUT>>(
     attack: &A,
     model: &M,
     x: &[f32; IN],
     goal: Goal,
 ) -> (nudge_core::AttackReport, [u32; IN]) {
     let mut adv = [0.0; IN];
-    let mut scratch = AttackScratch::for_model(model);
+    let mut scratch = AttackScratch::<_, [f32; IN]>::for_model(model);
     let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
     (report, adv.map(f32::to_bits))
 }
@@ -454,12 +454,12 @@ fn a_cnn_is_attacked_through_the_same_trait() {
         (0..count_params(input, &layers)).map(|_| rng.uniform(-1.0, 1.0)).collect();
     let net = Network::new(input, &layers, &theta).unwrap();
     // A fixed arena, as on a device.
-    let classifier = net.classifier::<[f32; 512], 36, 4>().unwrap();
+    let classifier = net.classifier::<[f32; 512], 4>().unwrap();
     let x: [f32; 36] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
     let class = classifier.predict(&x, &mut classifier.workspace()).unwrap().class;
     let goal = Goal::untargeted(class);
     let mut adv = [0.0; 36];
-    let mut scratch = AttackScratch::for_model(&classifier);
+    let mut scratch = AttackScratch::<_, [f32; 36]>::for_model(&classifier);
     let report = PgdLinf::new(0.5, 0.05, 100)
         .run(&classifier, &x, goal, &mut adv, &mut scratch, &mut ())
         .unwrap();
@@ -468,8 +468,20 @@ fn a_cnn_is_attacked_through_the_same_trait() {
     assert_ne!(after.class, class);
     assert!(adv.iter().zip(&x).all(|(a, x)| (a - x).abs() <= 0.5 + 1e-6));
     // Too small a fixed arena is refused up front.
-    assert!(matches!(net.classifier::<[f32; 8], 36, 4>(), Err(Error::ArenaTooSmall { .. })));
-    assert!(matches!(net.classifier::<[f32; 512], 35, 4>(), Err(Error::Length { .. })));
+    assert!(matches!(net.classifier::<[f32; 8], 4>(), Err(Error::ArenaTooSmall { .. })));
+    assert!(matches!(
+        net.classifier::<[f32; 512], 3>(),
+        Err(Error::ClassCapacity { classes: 4, capacity: 3 })
+    ));
+    // A capacity above the class count serves, and an input of the wrong length is a
+    // typed error, not a panic.
+    let roomy = net.classifier::<[f32; 512], 16>().unwrap();
+    let mut ws = roomy.workspace();
+    assert_eq!(roomy.predict(&x, &mut ws).unwrap().probabilities().len(), 4);
+    assert!(matches!(
+        roomy.predict(&x[..35], &mut ws),
+        Err(Error::Length { what: "input", expected: 36, found: 35 })
+    ));
     let _: NetworkWorkspace<[f32; 512], 4> = classifier.workspace();
 }
 
@@ -477,24 +489,30 @@ fn a_cnn_is_attacked_through_the_same_trait() {
 /// unfused step (input gradient with its own forward pass, update, evaluation).
 struct Unfused<'a, M>(&'a M);
 
-impl<M: Classifier<I, O>, const I: usize, const O: usize> Classifier<I, O> for Unfused<'_, M> {
+impl<M: Classifier<O>, const O: usize> Classifier<O> for Unfused<'_, M> {
     type Workspace = M::Workspace;
+    fn input_len(&self) -> usize {
+        self.0.input_len()
+    }
+    fn classes(&self) -> usize {
+        self.0.classes()
+    }
     fn workspace(&self) -> M::Workspace {
         self.0.workspace()
     }
     fn predict(
         &self,
-        x: &[f32; I],
+        x: &[f32],
         ws: &mut M::Workspace,
     ) -> Result<nudge_core::Prediction<O>, Error> {
         self.0.predict(x, ws)
     }
     fn input_gradient(
         &self,
-        x: &[f32; I],
+        x: &[f32],
         objective: nudge_core::Objective,
         ws: &mut M::Workspace,
-        gradient: &mut [f32; I],
+        gradient: &mut [f32],
     ) -> Result<nudge_core::model::Evaluation<O>, Error> {
         self.0.input_gradient(x, objective, ws, gradient)
     }
@@ -517,7 +535,7 @@ fn a_network_step_reuses_the_last_forward_pass_with_the_same_bits() {
         let theta: Vec<f32> =
             (0..count_params(input, &layers)).map(|_| rng.uniform(-1.0, 1.0)).collect();
         let net = Network::new(input, &layers, &theta).unwrap();
-        let fused = net.classifier::<[f32; 512], 36, 4>().unwrap();
+        let fused = net.classifier::<[f32; 512], 4>().unwrap();
         let unfused = Unfused(&fused);
         let x: [f32; 36] = core::array::from_fn(|_| rng.uniform(0.0, 1.0));
         assert_attacks_agree(&fused, &unfused, &x, seed);
@@ -543,7 +561,7 @@ fn a_dense_first_network_fuses_its_step_with_the_same_bits() {
         let theta: Vec<f32> =
             (0..count_params(*input, layers)).map(|_| rng.uniform(-0.3, 0.3)).collect();
         let net = Network::new(*input, layers, &theta).unwrap();
-        let fused = net.classifier::<[f32; 1024], 205, 4>().unwrap();
+        let fused = net.classifier::<[f32; 1024], 4>().unwrap();
         let unfused = Unfused(&fused);
         let sparse = seed % 2 == 0;
         let x: [f32; 205] = core::array::from_fn(|i| {
@@ -556,7 +574,7 @@ fn a_dense_first_network_fuses_its_step_with_the_same_bits() {
 /// Gradient ascent, PGD L∞ (random start from `seed`) and PGD L2 toward both goals from
 /// `x` (untargeted, and the next class) give the same reports and adversarial bits on `a`
 /// and on `b`.
-fn assert_attacks_agree<const N: usize, A: Classifier<N, 4>, B: Classifier<N, 4>>(
+fn assert_attacks_agree<const N: usize, A: Classifier<4>, B: Classifier<4>>(
     a: &A,
     b: &B,
     x: &[f32; N],
@@ -574,14 +592,14 @@ fn assert_attacks_agree<const N: usize, A: Classifier<N, 4>, B: Classifier<N, 4>
 }
 
 /// `attack` on an `N`-input, 4-class `model` from `x`: its report and the adversarial bits.
-fn run_on<const N: usize, A: Attack<N>, M: Classifier<N, 4>>(
+fn run_on<const N: usize, A: Attack, M: Classifier<4>>(
     attack: &A,
     model: &M,
     x: &[f32; N],
     goal: Goal,
 ) -> (nudge_core::AttackReport, [u32; N]) {
     let mut adv = [0.0; N];
-    let mut scratch = AttackScratch::for_model(model);
+    let mut scratch = AttackScratch::<_, [f32; N]>::for_model(model);
     let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
     (report, adv.map(f32::to_bits))
 }

@@ -69,7 +69,7 @@ fn push(x: &[f32; 6], true_class: usize, target: usize, iters: u32) -> ([f32; 6]
     let m = model();
     let attack = GradientAscent { early_stop: EarlyStop::Never, ..GradientAscent::new(0.1, iters) };
     let mut adv = [0.0; 6];
-    let mut scratch = AttackScratch::for_model(&m);
+    let mut scratch = AttackScratch::<_, [f32; 6]>::for_model(&m);
     let goal = Goal::targeted(true_class, target);
     let report = attack.run(&m, x, goal, &mut adv, &mut scratch, &mut ()).unwrap();
     (adv, report.success, m.probability(&adv).unwrap())

@@ -67,7 +67,7 @@ pub fn pgd_attack() -> PgdLinf {
 /// arena plus 7 KiB).
 struct Buffers {
     /// Model workspace and gradient.
-    scratch: AttackScratch<Workspace, INPUT>,
+    scratch: AttackScratch<Workspace, [f32; INPUT]>,
     /// The adversarial image being built.
     adversarial: Image,
     /// Shade levels of the adversarial digit to draw.

@@ -23,7 +23,7 @@ pub const CLASSES: usize = 10;
 pub type Model = Mlp<'static, INPUT, HIDDEN, CLASSES>;
 /// The firmware's model type: the network over a static arena of [`ARENA`] f32.
 #[cfg(nudge_network)]
-pub type Model = NetworkClassifier<'static, [f32; ARENA], INPUT, CLASSES>;
+pub type Model = NetworkClassifier<'static, [f32; ARENA], CLASSES>;
 
 /// The model's scratch space.
 #[cfg(not(nudge_network))]

@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     let target = usize::from(rest.get(33).copied().unwrap_or(1) % 4);
     let _ = model.predict(&x, &mut model.workspace());
     let mut adversarial = [0.0f32; 8];
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::<_, Vec<f32>>::for_model(&model);
     let attack = PgdLinf::new(0.1, 0.02, 5);
     let goal = Goal::targeted(class, target);
     let _ = attack.run(&model, &x, goal, &mut adversarial, &mut scratch, &mut ());

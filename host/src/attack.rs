@@ -8,9 +8,10 @@ use nudge_core::{
 };
 use rayon::prelude::*;
 
+use crate::MAX_CLASSES;
+use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::Net;
-use crate::{CLASSES, PIXELS};
 
 /// Which attack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,18 +104,18 @@ pub struct Outcome {
     /// The kernel's report.
     pub report: AttackReport,
     /// Prediction on the original image.
-    pub before: Prediction<CLASSES>,
+    pub before: Prediction<MAX_CLASSES>,
     /// Prediction on the adversarial image.
-    pub after: Prediction<CLASSES>,
-    /// The adversarial image.
-    pub adversarial: [f32; PIXELS],
+    pub after: Prediction<MAX_CLASSES>,
+    /// The adversarial input, as long as the original.
+    pub adversarial: Vec<f32>,
 }
 
-/// Runs the attack in `s` on `x` toward `goal`.
-pub fn run(model: &Net<'_>, x: &[f32; PIXELS], goal: Goal, s: &Settings) -> Result<Outcome> {
+/// Runs the attack in `s` on `x` (the model's input size) toward `goal`.
+pub fn run(model: &Net<'_>, x: &[f32], goal: Goal, s: &Settings) -> Result<Outcome> {
     s.validate()?;
-    let mut scratch = AttackScratch::for_model(model);
-    let mut adversarial = [0.0; PIXELS];
+    let mut scratch = AttackScratch::<_, Vec<f32>>::for_model(model);
+    let mut adversarial = vec![0.0; x.len()];
     let stop = s.early_stop();
     let report =
         match s.method {
@@ -161,18 +162,18 @@ pub struct Trial {
     pub report: AttackReport,
 }
 
-/// Indices of the first `per_class` test images of each class that the model classifies
-/// correctly, by class.
+/// Indices of the first `per_class` test images of each of `classes` classes that the
+/// model classifies correctly, by class.
 pub fn correct_examples(
     predictions: &[usize],
-    labels: &[u8],
+    labels: &[usize],
+    classes: usize,
     per_class: usize,
-) -> [Vec<usize>; CLASSES] {
-    let mut out: [Vec<usize>; CLASSES] = Default::default();
+) -> Vec<Vec<usize>> {
+    let mut out = vec![Vec::new(); classes];
     for (i, (&pred, &label)) in predictions.iter().zip(labels).enumerate() {
-        let c = usize::from(label);
-        if pred == c && out[c].len() < per_class {
-            out[c].push(i);
+        if let Some(found) = out.get_mut(label).filter(|f| pred == label && f.len() < per_class) {
+            found.push(i);
         }
     }
     out
@@ -183,21 +184,21 @@ pub fn correct_examples(
 /// order; `on_done` is called once per trial (from any thread).
 pub fn pair_experiment(
     model: &Net<'_>,
-    images: &[[u8; PIXELS]],
-    examples: &[Vec<usize>; CLASSES],
+    data: &Split,
+    examples: &[Vec<usize>],
     s: &Settings,
     on_done: &(dyn Fn() + Sync),
 ) -> Result<Vec<Trial>> {
     let mut jobs = Vec::new();
     for (source, idx) in examples.iter().enumerate() {
-        for target in (0..CLASSES).filter(|&t| t != source) {
+        for target in (0..examples.len()).filter(|&t| t != source) {
             jobs.extend(idx.iter().map(|&index| (source, target, index)));
         }
     }
     jobs.par_iter()
         .map(|&(source, target, index)| {
-            let x = crate::data::to_input(&images[index]);
-            let outcome = run(model, &x, Goal::targeted(source, target), s)?;
+            let x = data.input(index).unwrap_or(&[]);
+            let outcome = run(model, x, Goal::targeted(source, target), s)?;
             on_done();
             Ok(Trial { index, source, target, report: outcome.report })
         })

@@ -12,8 +12,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use nudge_core::Shape;
+
 use crate::idx;
-use crate::{CLASSES, PIXELS};
 
 /// Which dataset to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,10 +36,10 @@ impl DatasetKind {
     }
 
     /// Human-readable class names.
-    pub fn class_names(self) -> [&'static str; CLASSES] {
+    pub fn class_names(self) -> &'static [&'static str] {
         match self {
-            DatasetKind::Mnist => ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
-            DatasetKind::Fashion => [
+            DatasetKind::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            DatasetKind::Fashion => &[
                 "T-shirt",
                 "trouser",
                 "pullover",
@@ -54,51 +55,75 @@ impl DatasetKind {
     }
 }
 
-/// One image: 784 bytes, row-major 28 × 28.
-pub type Image = [u8; PIXELS];
-
-/// A set of images with their labels.
-#[derive(Debug, Clone, Default)]
+/// Examples of one shape with one label each: a dataset's split, or a user's own data.
+///
+/// Inputs are f32 in C-order (`C×H×W`, NCHW like PyTorch), `len()` of them back to back;
+/// images from IDX or uint8 `.npy` files are scaled to `[0, 1]` as `pixel / 255` (correctly
+/// rounded f32) when read.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Split {
-    /// The images.
-    pub images: Vec<Image>,
-    /// One label per image, each below 10.
-    pub labels: Vec<u8>,
+    /// The shape of one input.
+    pub shape: Shape,
+    /// `labels.len()` inputs of `shape.len()` values each, in order.
+    pub inputs: Vec<f32>,
+    /// One label per input.
+    pub labels: Vec<usize>,
 }
 
 impl Split {
     /// Number of examples.
     pub fn len(&self) -> usize {
-        self.images.len()
+        self.labels.len()
     }
 
-    /// Whether the split is empty.
+    /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.images.is_empty()
+        self.labels.is_empty()
     }
 
-    /// Image `i` scaled to `[0, 1]` (`pixel / 255`), or `None` past the end.
-    pub fn input(&self, i: usize) -> Option<[f32; PIXELS]> {
-        self.images.get(i).map(to_input)
+    /// Values per input.
+    pub fn input_len(&self) -> usize {
+        self.shape.len()
+    }
+
+    /// Input `i`, or `None` past the end.
+    pub fn input(&self, i: usize) -> Option<&[f32]> {
+        let n = self.shape.len();
+        self.inputs.get(i * n..(i + 1) * n)
+    }
+
+    /// One more than the largest label (0 if there are none).
+    pub fn classes(&self) -> usize {
+        self.labels.iter().max().map_or(0, |&m| m + 1)
     }
 
     /// The first `n` examples and the rest.
     pub fn split_at(&self, n: usize) -> (Split, Split) {
         let n = n.min(self.len());
+        let (inputs, rest) = self.inputs.split_at(n * self.shape.len());
+        let (labels, rest_labels) = self.labels.split_at(n);
         (
-            Split { images: self.images[..n].to_vec(), labels: self.labels[..n].to_vec() },
-            Split { images: self.images[n..].to_vec(), labels: self.labels[n..].to_vec() },
+            Split { shape: self.shape, inputs: inputs.to_vec(), labels: labels.to_vec() },
+            Split { shape: self.shape, inputs: rest.to_vec(), labels: rest_labels.to_vec() },
         )
+    }
+
+    /// The examples at `indices`, in that order.
+    pub fn select(&self, indices: &[usize]) -> Split {
+        let mut out = Split { shape: self.shape, inputs: Vec::new(), labels: Vec::new() };
+        for &i in indices {
+            if let Some(x) = self.input(i) {
+                out.inputs.extend_from_slice(x);
+                out.labels.push(self.labels[i]);
+            }
+        }
+        out
     }
 }
 
-/// Scales an image to `[0, 1]`: `pixel / 255`, correctly rounded f32.
-pub fn to_input(image: &Image) -> [f32; PIXELS] {
-    let mut x = [0.0; PIXELS];
-    for (xi, &p) in x.iter_mut().zip(image) {
-        *xi = f32::from(p) / 255.0;
-    }
-    x
+/// Scales pixels to `[0, 1]`: `pixel / 255`, correctly rounded f32.
+pub fn scale_pixels(pixels: &[u8]) -> Vec<f32> {
+    pixels.iter().map(|&p| f32::from(p) / 255.0).collect()
 }
 
 /// A dataset's training and test splits, and where they came from.
@@ -211,16 +236,10 @@ fn check_dir(dir: &Path, source: &str) -> Result<PathBuf> {
     }
 }
 
-/// Reads an image file and its label file, checking 28 × 28 images and matching counts.
+/// Reads an IDX image file (any image size) and its label file, checking matching counts.
 pub fn load_split(images_path: &Path, labels_path: &Path) -> Result<Split> {
     let images = idx::read_images(images_path)?;
-    if (images.rows, images.cols) != (28, 28) {
-        return Err(Error::idx(
-            images_path,
-            format!("images are {}x{}, expected 28x28", images.rows, images.cols),
-        ));
-    }
-    let labels = idx::read_labels(labels_path, CLASSES)?;
+    let labels = idx::read_labels(labels_path, MAX_LABELS)?;
     if labels.len() != images.count() {
         return Err(Error::idx(
             labels_path,
@@ -232,17 +251,15 @@ pub fn load_split(images_path: &Path, labels_path: &Path) -> Result<Split> {
             ),
         ));
     }
-    let images = images
-        .pixels
-        .chunks_exact(PIXELS)
-        .map(|c| {
-            let mut img = [0u8; PIXELS];
-            img.copy_from_slice(c);
-            img
-        })
-        .collect();
-    Ok(Split { images, labels })
+    Ok(Split {
+        shape: Shape::new(1, images.rows, images.cols),
+        inputs: scale_pixels(&images.pixels),
+        labels: labels.into_iter().map(usize::from).collect(),
+    })
 }
+
+/// Labels an IDX label file may hold (one byte each).
+const MAX_LABELS: usize = 256;
 
 /// Loads the test split from `dir`.
 pub fn load_test(dir: &Path) -> Result<Split> {

@@ -7,52 +7,17 @@
 //! * Labels: IDX1 bytes or a 1-D `.npy` integer array of `N` values ≥ 0.
 //!
 //! The kind of each file is read from its first bytes (gzip is undone first), not its name.
-//! The kernel's attacks still take 784-input, 10-class models; [`crate::model::evaluate_labelled`]
-//! scores any network on such data.
 
 use std::path::Path;
 
 use nudge_core::Shape;
 
+use crate::data::{Split, scale_pixels};
 use crate::error::{Error, Result};
 use crate::{idx, npy};
 
-/// Inputs of one shape with one label each.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Labelled {
-    /// The shape of one input.
-    pub shape: Shape,
-    /// `labels.len()` inputs of `shape.len()` values each, in order.
-    pub inputs: Vec<f32>,
-    /// One label per input.
-    pub labels: Vec<usize>,
-}
-
-impl Labelled {
-    /// Number of examples.
-    pub fn len(&self) -> usize {
-        self.labels.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.labels.is_empty()
-    }
-
-    /// Input `i`, or `None` past the end.
-    pub fn input(&self, i: usize) -> Option<&[f32]> {
-        let n = self.shape.len();
-        self.inputs.get(i * n..(i + 1) * n)
-    }
-
-    /// One more than the largest label (0 if there are none).
-    pub fn classes(&self) -> usize {
-        self.labels.iter().max().map_or(0, |&m| m + 1)
-    }
-}
-
 /// Reads inputs from `inputs` and their labels from `labels`; errors name the file.
-pub fn load(inputs: &Path, labels: &Path) -> Result<Labelled> {
+pub fn load(inputs: &Path, labels: &Path) -> Result<Split> {
     let (shape, values) = read_inputs(inputs)?;
     let labels_read = read_labels(labels)?;
     let count = values.len() / shape.len().max(1);
@@ -62,7 +27,7 @@ pub fn load(inputs: &Path, labels: &Path) -> Result<Labelled> {
             format!("{} labels for {count} inputs in {}", labels_read.len(), inputs.display()),
         ));
     }
-    Ok(Labelled { shape, inputs: values, labels: labels_read })
+    Ok(Split { shape, inputs: values, labels: labels_read })
 }
 
 fn read_inputs(path: &Path) -> Result<(Shape, Vec<f32>)> {
@@ -70,7 +35,7 @@ fn read_inputs(path: &Path) -> Result<(Shape, Vec<f32>)> {
     if !bytes.starts_with(b"\x93NUMPY") {
         let images = idx::parse_images(&bytes, path)?;
         let shape = Shape::new(1, images.rows, images.cols);
-        return Ok((shape, images.pixels.iter().map(|&p| f32::from(p) / 255.0).collect()));
+        return Ok((shape, scale_pixels(&images.pixels)));
     }
     let bad = |problem: String| Error::argument(path.display().to_string(), problem);
     let array = npy::parse(&bytes, path)?;
@@ -88,7 +53,7 @@ fn read_inputs(path: &Path) -> Result<(Shape, Vec<f32>)> {
         return Err(bad(format!("inputs of shape {:?} have no values", array.shape)));
     }
     let values = match array.dtype {
-        npy::Dtype::U8 => array.data.iter().map(|&p| f32::from(p) / 255.0).collect(),
+        npy::Dtype::U8 => scale_pixels(&array.data),
         npy::Dtype::F32 => array.to_f32(),
         npy::Dtype::Int { .. } => {
             return Err(bad("integer inputs: save them as uint8 (0–255) or float32".into()));

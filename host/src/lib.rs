@@ -55,8 +55,12 @@ pub use error::{Error, Result};
 /// The crate version, recorded in model metadata.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Pixels in one MNIST image (28 × 28).
+/// Pixels in one MNIST image (28 × 28): the sample digits the firmware bakes in.
 pub const PIXELS: usize = 784;
 
-/// Number of classes (digits 0–9, or the ten Fashion-MNIST garments).
+/// Classes of MNIST and Fashion-MNIST (digits 0–9, or the ten garments).
 pub const CLASSES: usize = 10;
+
+/// The most classes a model may have on the host: the capacity of its predictions
+/// ([`nudge_core::Prediction`]); a network with more is refused when loaded.
+pub const MAX_CLASSES: usize = 256;

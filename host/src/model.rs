@@ -24,15 +24,15 @@ use nudge_core::{LayerSpec, Network, Shape};
 #[cfg(feature = "cli")]
 use rayon::prelude::*;
 
+use crate::MAX_CLASSES;
 use crate::arch;
 #[cfg(feature = "cli")]
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::safetensors::{self, SafeTensors, Tensor};
-use crate::{CLASSES, PIXELS};
 
-/// The kernel's view of a model on MNIST-sized inputs: 784 pixels in, 10 classes out.
-pub type Net<'w> = NetworkClassifier<'w, Vec<f32>, PIXELS, CLASSES>;
+/// The kernel's view of a model: its own input size, up to [`MAX_CLASSES`] classes.
+pub type Net<'w> = NetworkClassifier<'w, Vec<f32>, MAX_CLASSES>;
 
 /// Metadata key of the input shape (`CxHxW`).
 pub const INPUT_KEY: &str = "nudge.input";
@@ -81,22 +81,12 @@ impl Model {
             .map_err(|e| Error::kernel("network", e))
     }
 
-    /// The network as a classifier of MNIST-sized images, or an error naming `what` (the
-    /// model file) if it does not take 784 inputs and give 10 classes, or has a non-finite
-    /// weight.
+    /// The network as a classifier, or an error naming `what` (the model file) if it has
+    /// a non-finite weight or more than [`MAX_CLASSES`] classes.
     pub fn classifier(&self, what: &str) -> Result<Net<'_>> {
         let network = Network::new(self.input, &self.layers, &self.params)
-            .map_err(|e| Error::kernel(what.to_string(), e))?;
-        network.classifier::<Vec<f32>, PIXELS, CLASSES>().map_err(|_| {
-            Error::argument(
-                what.to_string(),
-                format!(
-                    "the model takes {} inputs and gives {} classes; the data has {PIXELS} pixels and {CLASSES} classes",
-                    network.input_len(),
-                    network.classes()
-                ),
-            )
-        })
+            .and_then(|n| n.classifier::<Vec<f32>, MAX_CLASSES>());
+        network.map_err(|e| Error::kernel(what.to_string(), e))
     }
 
     /// Input shape.
@@ -358,7 +348,7 @@ impl ModelFile {
         crate::fsutil::write_atomic(path, &self.to_bytes(), force)
     }
 
-    /// The network as a classifier of MNIST-sized images; errors name `path`.
+    /// The network as a classifier; errors name `path`.
     pub fn classifier(&self, path: &Path) -> Result<Net<'_>> {
         self.model.classifier(&path.display().to_string())
     }
@@ -384,20 +374,52 @@ impl Scores {
     }
 }
 
-/// Predicted class of every image of `split`, in order (computed in parallel).
+/// Fails, naming `what` (the data), unless `model` takes inputs of `data`'s size and has a
+/// class for every label.
+#[cfg(feature = "cli")]
+pub fn check_data(model: &Net<'_>, data: &Split, what: &str) -> Result<()> {
+    let network = model.network();
+    if network.input_len() != data.input_len() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "inputs of shape {} ({} values), but the model takes {} ({} values)",
+                arch::format_shape(data.shape),
+                data.input_len(),
+                arch::format_shape(network.input_shape()),
+                network.input_len()
+            ),
+        ));
+    }
+    if data.classes() > network.classes() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "labels up to {}, but the model has {} classes",
+                data.classes() - 1,
+                network.classes()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Predicted class of every input of `split`, in order (computed in parallel). The sizes
+/// must agree ([`check_data`]); a wrong one is a kernel error.
 #[cfg(feature = "cli")]
 pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
     use nudge_core::Classifier;
+    let n = split.input_len().max(1);
     split
-        .images
-        .par_chunks(256)
+        .inputs
+        .par_chunks(n * 256)
         .map(|chunk| {
             let mut ws = model.workspace();
             chunk
-                .iter()
-                .map(|img| {
+                .chunks_exact(n)
+                .map(|x| {
                     model
-                        .predict(&crate::data::to_input(img), &mut ws)
+                        .predict(x, &mut ws)
                         .map(|pr| pr.class)
                         .map_err(|e| Error::kernel("prediction", e))
                 })
@@ -407,12 +429,12 @@ pub fn predict_all(model: &Net<'_>, split: &Split) -> Result<Vec<usize>> {
         .map(|v| v.concat())
 }
 
-/// Scores `model` on `split`.
+/// Scores `model` on `split`, after [`check_data`] (errors name `what`, the data).
 #[cfg(feature = "cli")]
-pub fn evaluate(model: &Net<'_>, split: &Split) -> Result<Scores> {
+pub fn evaluate(model: &Net<'_>, split: &Split, what: &str) -> Result<Scores> {
+    check_data(model, split, what)?;
     let predictions = predict_all(model, split)?;
-    let labels: Vec<usize> = split.labels.iter().map(|&l| usize::from(l)).collect();
-    Ok(Scores::of(&predictions, &labels, CLASSES))
+    Ok(Scores::of(&predictions, &split.labels, model.network().classes()))
 }
 
 #[cfg(feature = "cli")]
@@ -429,67 +451,6 @@ impl Scores {
         }
         scores
     }
-}
-
-/// Scores `model` on `data`, inputs of any shape and any class count (the network's own
-/// sizes, checked against the data's first). Errors name `what` (the data's files).
-#[cfg(feature = "cli")]
-pub fn evaluate_labelled(
-    model: &Model,
-    data: &crate::labelled::Labelled,
-    what: &str,
-) -> Result<Scores> {
-    let network = model.network()?;
-    if network.input_shape().len() != data.shape.len() {
-        return Err(Error::argument(
-            what,
-            format!(
-                "inputs of shape {} ({} values), but the model takes {} ({} values)",
-                arch::format_shape(data.shape),
-                data.shape.len(),
-                arch::format_shape(network.input_shape()),
-                network.input_len()
-            ),
-        ));
-    }
-    if data.classes() > network.classes() {
-        return Err(Error::argument(
-            what,
-            format!(
-                "labels up to {}, but the model has {} classes",
-                data.classes() - 1,
-                network.classes()
-            ),
-        ));
-    }
-    let n = data.shape.len().max(1);
-    let predictions = data
-        .inputs
-        .par_chunks(n * 256)
-        .map(|chunk| {
-            let mut arena = vec![0.0f32; network.arena_len()];
-            chunk
-                .chunks_exact(n)
-                .map(|x| {
-                    let logits =
-                        network.forward(x, &mut arena).map_err(|e| Error::kernel(what, e))?;
-                    if logits.iter().any(|z| !z.is_finite()) {
-                        return Err(Error::kernel(what, nudge_core::Error::NonFiniteResult));
-                    }
-                    // The first maximum, as `Prediction::class`.
-                    let mut best = 0;
-                    for (i, &z) in logits.iter().enumerate() {
-                        if logits.get(best).is_some_and(|&b| z > b) {
-                            best = i;
-                        }
-                    }
-                    Ok(best)
-                })
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect::<Result<Vec<_>>>()?
-        .concat();
-    Ok(Scores::of(&predictions, &data.labels, network.classes()))
 }
 
 /// The committed default model, relative to the repository root.

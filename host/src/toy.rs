@@ -88,7 +88,7 @@ pub fn descend(start_b: bool, iters: u32, step: f32) -> Result<Vec<Step>> {
     let (mut x, goal) =
         if start_b { (XB, Goal::targeted(1, 0)) } else { (XA, Goal::targeted(0, 1)) };
     let attack = GradientAscent { early_stop: EarlyStop::Never, ..GradientAscent::new(step, 1) };
-    let mut scratch = AttackScratch::for_model(&m);
+    let mut scratch = AttackScratch::<_, [f32; 6]>::for_model(&m);
     let record = |iteration: u32, x: &[f32; N]| -> Result<Step> {
         let f = m.probability(x).map_err(|e| Error::kernel("toy model", e))?;
         Ok(Step {

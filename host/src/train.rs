@@ -37,11 +37,12 @@ use nudge_core::{Attack, EarlyStop, Goal, Network, Objective, PgdLinf};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, RwLock};
 
+use crate::MAX_CLASSES;
 use crate::arch::Arch;
-use crate::data::{Image, Split};
+use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::Model;
-use crate::{CLASSES, PIXELS};
+use nudge_core::Shape;
 
 /// Slices per mini-batch (fixed, so results do not depend on the number of threads).
 pub const SHARDS: usize = 4;
@@ -226,7 +227,7 @@ pub struct EpochStats {
 /// Per-slice state: a gradient buffer, a workspace and running sums.
 struct Shard {
     grad: Vec<f32>,
-    ws: NetworkWorkspace<Vec<f32>, CLASSES>,
+    ws: NetworkWorkspace<Vec<f32>, MAX_CLASSES>,
     loss: f64,
     correct: usize,
     error: Option<nudge_core::Error>,
@@ -249,18 +250,23 @@ fn below(rng: &mut SplitMix64, n: usize) -> usize {
     (((rng.next_u64() >> 32) * n as u64) >> 32) as usize
 }
 
-/// `image` shifted by `(dx, dy)` pixels (right, down), zero-filled, scaled to `[0, 1]`.
-pub fn shifted_input(image: &Image, dx: i8, dy: i8, out: &mut [f32; PIXELS]) {
+/// Input `x` of `shape` shifted by `(dx, dy)` pixels (right, down) in every channel,
+/// zero-filled, written to `out` (as long as `x`).
+pub fn shifted_input(x: &[f32], shape: Shape, dx: i8, dy: i8, out: &mut [f32]) {
     out.fill(0.0);
-    for r in 0..28i32 {
-        let sr = r - i32::from(dy);
-        if !(0..28).contains(&sr) {
-            continue;
-        }
-        for c in 0..28i32 {
-            let sc = c - i32::from(dx);
-            if (0..28).contains(&sc) {
-                out[(r * 28 + c) as usize] = f32::from(image[(sr * 28 + sc) as usize]) / 255.0;
+    let (h, w) = (shape.height, shape.width);
+    let (dx, dy) = (isize::from(dx), isize::from(dy));
+    for (plane_in, plane_out) in x.chunks_exact(h * w).zip(out.chunks_exact_mut(h * w)) {
+        for (r, row_out) in plane_out.chunks_exact_mut(w).enumerate() {
+            let Some(row_in) =
+                r.checked_add_signed(-dy).and_then(|sr| plane_in.get(sr * w..(sr + 1) * w))
+            else {
+                continue;
+            };
+            for (c, v) in row_out.iter_mut().enumerate() {
+                if let Some(&p) = c.checked_add_signed(-dx).and_then(|sc| row_in.get(sc)) {
+                    *v = p;
+                }
             }
         }
     }
@@ -307,7 +313,7 @@ pub fn train_robust(
     let start = Instant::now();
     let mut rng = SplitMix64::new(cfg.seed);
     let model = Model::init(arch, &mut rng)?;
-    model.classifier("--arch")?;
+    crate::model::check_data(&model.classifier("--arch")?, data, "--arch")?;
     let network = model.network()?;
     let shards = (0..SHARDS).map(|_| Mutex::new(Shard::new(&network))).collect();
     drop(network);
@@ -419,7 +425,7 @@ fn run_claimed(shared: &Shared, train_set: &Split, generation: u64) {
 fn run_shard(shared: &Shared, train_set: &Split, s: usize) {
     let params = shared.params.read().unwrap_or_else(PoisonError::into_inner);
     let model = match Network::new(params.input(), params.layers(), params.params())
-        .and_then(|n| n.classifier::<Vec<f32>, PIXELS, CLASSES>())
+        .and_then(|n| n.classifier::<Vec<f32>, MAX_CLASSES>())
     {
         Ok(model) => model,
         Err(e) => {
@@ -438,19 +444,20 @@ fn run_shard(shared: &Shared, train_set: &Split, s: usize) {
         shard.correct = 0;
         let lo = (s * per).min(job.len());
         let hi = ((s + 1) * per).min(job.len());
-        let mut x = [0.0f32; PIXELS];
-        let mut adv = [0.0f32; PIXELS];
-        let mut scratch = shared.adversarial.map(|_| AttackScratch::for_model(&model));
+        let mut x = vec![0.0f32; train_set.input_len()];
+        let mut adv = vec![0.0f32; train_set.input_len()];
+        let mut scratch =
+            shared.adversarial.map(|_| AttackScratch::<_, Vec<f32>>::for_model(&model));
         let eps = f32::from_bits(shared.eps_bits.load(Ordering::Acquire));
         let generation = shared.generation.load(Ordering::Acquire);
         for &(i, dx, dy) in &job[lo..hi] {
-            shifted_input(&train_set.images[i], dx, dy, &mut x);
-            let label = usize::from(train_set.labels[i]);
+            shifted_input(train_set.input(i).unwrap_or(&[]), train_set.shape, dx, dy, &mut x);
+            let label = train_set.labels[i];
             if let (Some(a), Some(scratch)) = (&shared.adversarial, scratch.as_mut()) {
                 let seed = shared.seed ^ (generation << 20) ^ (i as u64).wrapping_mul(0x9E37_79B9);
                 let attack = a.attack(eps, seed);
                 match attack.run(&model, &x, Goal::untargeted(label), &mut adv, scratch, &mut ()) {
-                    Ok(_) => x = adv,
+                    Ok(_) => x.copy_from_slice(&adv),
                     Err(e) => {
                         shard.error.get_or_insert(e);
                         continue;
@@ -570,7 +577,8 @@ fn run_epochs(
                 ),
             ));
         }
-        let scores = crate::model::evaluate(&params.classifier("validation")?, val_set)?;
+        let scores =
+            crate::model::evaluate(&params.classifier("validation")?, val_set, "validation")?;
         drop(params);
         let stats = EpochStats {
             epoch,
@@ -635,14 +643,22 @@ mod tests {
 
     #[test]
     fn shifting_moves_pixels_and_fills_zeros() {
-        let mut img = [0u8; PIXELS];
-        img[0] = 255;
-        let mut out = [0.0; PIXELS];
-        shifted_input(&img, 1, 2, &mut out);
+        let mnist = Shape::new(1, 28, 28);
+        let mut img = [0.0f32; 784];
+        img[0] = 1.0;
+        let mut out = [0.0; 784];
+        shifted_input(&img, mnist, 1, 2, &mut out);
         assert_eq!(out[2 * 28 + 1], 1.0);
         assert_eq!(out.iter().filter(|&&v| v != 0.0).count(), 1);
-        shifted_input(&img, -1, 0, &mut out);
+        shifted_input(&img, mnist, -1, 0, &mut out);
         assert!(out.iter().all(|&v| v == 0.0));
+        // Two channels of 3×5: each plane shifts on its own.
+        let x: Vec<f32> = (1..=30).map(|v| v as f32).collect();
+        let mut out = vec![0.0; 30];
+        shifted_input(&x, Shape::new(2, 3, 5), -1, 1, &mut out);
+        assert_eq!(&out[..5], &[0.0; 5]);
+        assert_eq!(&out[5..10], &[2.0, 3.0, 4.0, 5.0, 0.0]);
+        assert_eq!(&out[20..25], &[17.0, 18.0, 19.0, 20.0, 0.0]);
     }
 
     #[test]

@@ -17,14 +17,17 @@ fn reads_the_shared_mnist_copy() {
     assert_eq!((d.test.labels[0], d.train.labels[0]), (7, 5));
     let mut counts = [0usize; 10];
     for &l in &d.test.labels {
-        counts[usize::from(l)] += 1;
+        counts[l] += 1;
     }
     assert_eq!(counts, [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]);
     let x = d.test.input(0).unwrap();
     assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
     assert_eq!(
         x.iter().filter(|&&v| v == 1.0).count(),
-        d.test.images[0].iter().filter(|&&p| p == 255).count()
+        idx::read_images(&data::file_in(&d.dir, data::FILES[2])).unwrap().pixels[..784]
+            .iter()
+            .filter(|&&p| p == 255)
+            .count()
     );
 }
 
@@ -54,7 +57,8 @@ fn gzip_and_raw_read_the_same() {
     std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), &labels).unwrap();
     let split = data::load_test(dir.path()).unwrap();
     assert_eq!(split.labels, vec![1, 2, 3]);
-    assert_eq!(split.images.len(), 3);
+    assert_eq!((split.len(), split.inputs.len()), (3, 3 * 784));
+    assert_eq!(split.shape, nudge_core::Shape::new(1, 28, 28));
 }
 
 /// Each broken directory makes `nudge eval` fail with exit 1 and a message naming the file
@@ -95,7 +99,8 @@ fn broken_idx_files_are_rejected_by_name() {
             labels.clone(),
             &["unexpected bytes"],
         ),
-        ("not 28x28", small, labels.clone(), &["t10k-images-idx3-ubyte", "14x14"]),
+        // Any image size reads; the model then refuses it, naming both shapes.
+        ("not 28x28", small, labels.clone(), &["inputs of shape 1x14x14", "784"]),
         (
             "count mismatch",
             images.clone(),
@@ -106,7 +111,7 @@ fn broken_idx_files_are_rejected_by_name() {
             "label out of range",
             images.clone(),
             idx::encode_labels(&[1, 10, 3]),
-            &["t10k-labels-idx1-ubyte", "label 10 at index 1"],
+            &["labels up to 10", "the model has 10 classes"],
         ),
         ("empty labels file", images.clone(), vec![], &["t10k-labels-idx1-ubyte", "too short"]),
         ("truncated header", images[..10].to_vec(), labels.clone(), &["truncated header"]),
@@ -183,10 +188,11 @@ fn npy_inputs_score_like_the_idx_files() {
     let test = data::load_test(&dir).unwrap();
     let n = 500;
     let tmp = tempfile::tempdir().unwrap();
-    let pixels: Vec<u8> = test.images[..n].iter().flatten().copied().collect();
+    // pixel / 255 in f32 times 255 rounds back to the pixel exactly.
+    let pixels: Vec<u8> =
+        test.inputs[..n * 784].iter().map(|&v| (v * 255.0).round() as u8).collect();
     let floats: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
-    let labels: Vec<u8> =
-        test.labels[..n].iter().flat_map(|&l| i64::from(l).to_le_bytes()).collect();
+    let labels: Vec<u8> = test.labels[..n].iter().flat_map(|&l| (l as i64).to_le_bytes()).collect();
     let (u8_path, f32_path, labels_path) =
         (tmp.path().join("x8.npy"), tmp.path().join("x32.npy"), tmp.path().join("y.npy"));
     std::fs::write(&u8_path, nudge_host::npy::bytes("|u1", &[n, 28, 28], &pixels)).unwrap();
@@ -196,7 +202,8 @@ fn npy_inputs_score_like_the_idx_files() {
     let model = nudge_tests::committed_model();
     let file = nudge_host::model::ModelFile::load(&model).unwrap();
     let (first, _) = test.split_at(n);
-    let want = nudge_host::model::evaluate(&file.classifier(&model).unwrap(), &first).unwrap();
+    let want =
+        nudge_host::model::evaluate(&file.classifier(&model).unwrap(), &first, "test").unwrap();
     for inputs in [&u8_path, &f32_path] {
         let j = eval_json(&model, inputs, &labels_path);
         assert_eq!(j["total"], n, "{}", inputs.display());

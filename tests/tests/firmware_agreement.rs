@@ -251,7 +251,7 @@ fn read_digits(path: &Path) -> Vec<[f32; INPUT]> {
 }
 
 /// Recomputes every attack line with nudge-core on `model`; returns how many.
-fn check<M: Classifier<INPUT, CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) -> usize {
+fn check<M: Classifier<CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) -> usize {
     let g = log.config("gradient");
     let gradient = GradientAscent {
         early_stop: EarlyStop::Confidence(g.num("stop_p")),
@@ -266,7 +266,7 @@ fn check<M: Classifier<INPUT, CLASSES>>(model: &M, digits: &[[f32; INPUT]], log:
     let expected = pairs + pairs.div_ceil(every);
     assert_eq!(attacks.len(), expected, "number of attack lines");
 
-    let mut scratch = AttackScratch::for_model(model);
+    let mut scratch = AttackScratch::<_, Vec<f32>>::for_model(model);
     let mut adversarial = [0.0f32; INPUT];
     for line in attacks {
         let (method, src, tgt) =
@@ -338,7 +338,7 @@ fn agree(build: &Build<'_>) -> (usize, Log) {
     } else {
         let network = Network::from_bytes(&blob).expect("network blob");
         assert_eq!(boot.num::<usize>("arena"), network.arena_len(), "arena");
-        let classifier = network.classifier::<Vec<f32>, INPUT, CLASSES>().expect("classifier");
+        let classifier = network.classifier::<Vec<f32>, CLASSES>().expect("classifier");
         check(&classifier, &digits, &log)
     };
     (checked, log)

@@ -61,9 +61,9 @@ fn assert_predicts(file: &ModelFile, dir: &Path, expected: &serde_json::Value, r
     let model = file.model.classifier("fixture").unwrap();
     let mut ws = model.workspace();
     for i in 0..expected["count"].as_u64().unwrap() as usize {
-        let pred = model.predict(&test.input(i).unwrap(), &mut ws).unwrap();
+        let pred = model.predict(test.input(i).unwrap(), &mut ws).unwrap();
         for (k, want) in expected["logits"][i].as_array().unwrap().iter().enumerate() {
-            let (got, want) = (f64::from(pred.logits[k]), want.as_f64().unwrap());
+            let (got, want) = (f64::from(pred.logits()[k]), want.as_f64().unwrap());
             let delta = (got - want).abs();
             assert!(
                 delta <= ATOL + RTOL * want.abs(),

@@ -117,6 +117,7 @@ fn report_end_to_end_is_consistent() {
     let clean_on_curve_images = nudge_host::model::evaluate(
         &model.model.classifier("test").unwrap(),
         &test.split_at(e.images).0,
+        "test",
     )
     .unwrap()
     .accuracy();
@@ -133,7 +134,7 @@ fn report_end_to_end_is_consistent() {
     // The gallery's diagonal is the clean image; off-diagonal cells stay within ε.
     for (s, row) in m.gallery.cells.iter().enumerate() {
         let index = m.gallery.sources[s].unwrap();
-        let clean = data::to_input(&test.images[index]);
+        let clean = test.input(index).unwrap();
         for cell in row {
             assert_eq!(cell.source, s);
             if cell.target == s {
@@ -151,7 +152,7 @@ fn report_end_to_end_is_consistent() {
     let written = report::write(&r, &out, false).unwrap();
     assert_eq!(written.len(), report::FILES.len());
     let size = |name: &str| report::png_size(&std::fs::read(out.join(name)).unwrap()).unwrap();
-    assert_eq!(size("pairs.png"), report::gallery_size());
+    assert_eq!(size("pairs.png"), report::gallery_size(10, nudge_core::Shape::new(1, 28, 28)));
     assert_eq!(size("success.png"), report::heatmap_size(1));
     assert_eq!(size("epsilon.png"), report::epsilon_size());
     let csv = std::fs::read_to_string(out.join("epsilon.csv")).unwrap();
@@ -193,7 +194,10 @@ fn comparison_puts_two_models_side_by_side() {
     assert_eq!(report::png_size(&bytes).unwrap(), report::heatmap_size(2));
     // Both models' galleries, the second shown in the comparison section.
     let bytes = std::fs::read(dir.path().join(report::COMPARE_GALLERY)).unwrap();
-    assert_eq!(report::png_size(&bytes).unwrap(), report::gallery_size());
+    assert_eq!(
+        report::png_size(&bytes).unwrap(),
+        report::gallery_size(10, nudge_core::Shape::new(1, 28, 28))
+    );
     let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
     assert!(md.contains("(pairs-compare.png)"), "report.md does not show the second gallery");
     let csv = std::fs::read_to_string(dir.path().join("epsilon.csv")).unwrap();

@@ -45,7 +45,7 @@ fn exercise() {
     let goal =
         Goal { true_class: black_box(1), target: black_box(Some(7)), margin: black_box(None) };
     let mut adversarial = [0.0f32; 784];
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::<_, [f32; 784]>::for_model(&model);
     let gradient = black_box(GradientAscent::new(black_box(0.1), black_box(100)));
     let _ = black_box(gradient.run(&model, &x, goal, &mut adversarial, &mut scratch, &mut ()));
     let fgsm = black_box(Fgsm::new(black_box(0.1)));
@@ -72,10 +72,10 @@ fn exercise_network() {
     let logit_grad: [f32; 10] = black_box([0.1; 10]);
     let _ =
         black_box(network.backward(&x, &mut arena, &logit_grad, Some(&mut dx), Some(&mut dtheta)));
-    let Ok(classifier) = network.classifier::<[f32; 4096], 784, 10>() else { return };
+    let Ok(classifier) = network.classifier::<[f32; 4096], 10>() else { return };
     let goal = Goal::untargeted(black_box(3));
     let mut adversarial = [0.0f32; 784];
-    let mut scratch = AttackScratch::for_model(&classifier);
+    let mut scratch = AttackScratch::<_, [f32; 784]>::for_model(&classifier);
     let pgd = black_box(PgdLinf::new(0.1, 0.01, 40));
     let _ = black_box(pgd.run(&classifier, &x, goal, &mut adversarial, &mut scratch, &mut ()));
     black_box(&adversarial);

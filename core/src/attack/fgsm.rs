@@ -24,7 +24,7 @@ impl Fgsm {
     }
 }
 
-impl<const IN: usize> Attack<IN> for Fgsm {
+impl Attack for Fgsm {
     const ELEMENTWISE: bool = true;
 
     fn validate(&self) -> Result<(), Error> {

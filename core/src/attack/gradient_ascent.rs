@@ -29,7 +29,7 @@ impl GradientAscent {
     }
 }
 
-impl<const IN: usize> Attack<IN> for GradientAscent {
+impl Attack for GradientAscent {
     const ELEMENTWISE: bool = true;
 
     fn validate(&self) -> Result<(), Error> {

@@ -35,6 +35,7 @@ use crate::error::Error;
 use crate::linalg;
 use crate::model::{Classifier, Prediction};
 use crate::objective::Goal;
+use crate::storage::ArenaStorage;
 
 /// The box every input must stay in, `[lo, hi]` per element.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -114,24 +115,26 @@ impl EarlyStop {
     }
 }
 
-/// Caller-owned scratch space for an attack: the model's workspace and one gradient.
+/// Caller-owned scratch space for an attack: the model's workspace and one gradient, in
+/// storage `G` ([`ArenaStorage`]: `[f32; N]` on a device, `Vec<f32>` on a host).
 #[derive(Debug, Clone)]
-pub struct AttackScratch<W, const IN: usize> {
+pub struct AttackScratch<W, G> {
     /// The model's workspace.
     pub model: W,
-    /// `∇ₓJ` at the current iterate.
-    pub gradient: [f32; IN],
+    /// `∇ₓJ` at the current iterate (its first `input_len` elements).
+    pub gradient: G,
 }
 
-impl<W, const IN: usize> AttackScratch<W, IN> {
-    /// Scratch space for attacks on `model`.
-    pub fn for_model<M: Classifier<IN, OUT, Workspace = W>, const OUT: usize>(model: &M) -> Self {
-        Self { model: model.workspace(), gradient: [0.0; IN] }
+impl<W, G: ArenaStorage> AttackScratch<W, G> {
+    /// Scratch space for attacks on `model`. With a fixed array for `G` shorter than the
+    /// model's input, [`Attack::run`] fails with [`Error::Length`].
+    pub fn for_model<M: Classifier<OUT, Workspace = W>, const OUT: usize>(model: &M) -> Self {
+        Self { model: model.workspace(), gradient: G::zeroed(model.input_len()) }
     }
 }
 
 /// An attack: an update rule and its settings. [`Attack::run`] is the shared driver.
-pub trait Attack<const IN: usize> {
+pub trait Attack {
     /// Whether [`step`](Self::step) updates each element from that element alone
     /// (`xᵢ ← f(x⁰ᵢ, xᵢ, ∇ᵢ)`). Then the driver applies it block by block while the gradient
     /// is being computed ([`Classifier::step_then_evaluate`]), which saves the model a pass
@@ -146,9 +149,10 @@ pub trait Attack<const IN: usize> {
     fn early_stop(&self) -> EarlyStop;
     /// Bounds every iterate is clipped to.
     fn bounds(&self) -> Bounds;
-    /// Sets `x` to the first iterate (a copy of `original`, or a random start).
-    fn start(&self, original: &[f32; IN], x: &mut [f32; IN]) {
-        *x = *original;
+    /// Sets `x` to the first iterate (a copy of `original`, or a random start); both are
+    /// as long as the model's input.
+    fn start(&self, original: &[f32], x: &mut [f32]) {
+        linalg::copy(x, original);
     }
     /// One update of `x` from its gradient: three slices of the same length, the whole
     /// vectors, or — when [`ELEMENTWISE`](Self::ELEMENTWISE) — any matching blocks of them.
@@ -157,26 +161,38 @@ pub trait Attack<const IN: usize> {
     /// Runs the attack on `original` toward `goal`, leaving the result in `adversarial`.
     ///
     /// Fails, before doing any work, on bad hyperparameters, a goal whose classes are out
-    /// of range, or an input that is non-finite or outside the bounds. A failure later (a
-    /// non-finite gradient) leaves `adversarial` unspecified.
-    fn run<M, T, const OUT: usize>(
+    /// of range, an `original` or `adversarial` that is not as long as the model's input
+    /// (or a scratch gradient shorter), or an input that is non-finite or outside the
+    /// bounds. A failure later (a non-finite gradient) leaves `adversarial` unspecified.
+    fn run<M, G, T, const OUT: usize>(
         &self,
         model: &M,
-        original: &[f32; IN],
+        original: &[f32],
         goal: Goal,
-        adversarial: &mut [f32; IN],
-        scratch: &mut AttackScratch<M::Workspace, IN>,
+        adversarial: &mut [f32],
+        scratch: &mut AttackScratch<M::Workspace, G>,
         trace: &mut T,
     ) -> Result<AttackReport, Error>
     where
-        M: Classifier<IN, OUT>,
+        M: Classifier<OUT>,
+        G: ArenaStorage,
         T: Trace + ?Sized,
         Self: Sized,
     {
         self.validate()?;
         self.bounds().validate()?;
         self.early_stop().validate()?;
-        goal.validate(OUT)?;
+        goal.validate(model.classes())?;
+        let n = model.input_len();
+        for (what, len) in [("input", original.len()), ("adversarial", adversarial.len())] {
+            if len != n {
+                return Err(Error::Length { what, expected: n, found: len });
+            }
+        }
+        let found = scratch.gradient.as_mut_slice().len();
+        let gradient = scratch.gradient.as_mut_slice().get_mut(..n);
+        let gradient =
+            gradient.ok_or(Error::Length { what: "input gradient", expected: n, found })?;
         self.bounds().check(original)?;
 
         let watched = goal.watched_class();
@@ -204,7 +220,7 @@ pub trait Attack<const IN: usize> {
                 adversarial,
                 objective,
                 &mut scratch.model,
-                &mut scratch.gradient,
+                gradient,
                 Self::ELEMENTWISE,
                 |start, x, gradient| {
                     let x0 = original.get(start..start + x.len()).unwrap_or(&[]);

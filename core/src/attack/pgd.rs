@@ -10,6 +10,7 @@
 
 use super::{Attack, Bounds, EarlyStop, checks};
 use crate::error::Error;
+use crate::linalg;
 use crate::rng::SplitMix64;
 
 /// PGD with a budget ε in the norm `N`; usually spelt [`PgdLinf`](super::PgdLinf) or
@@ -74,7 +75,7 @@ impl<N: Norm> Pgd<N> {
     }
 }
 
-impl<N: Norm, const IN: usize> Attack<IN> for Pgd<N> {
+impl<N: Norm> Attack for Pgd<N> {
     const ELEMENTWISE: bool = N::ELEMENTWISE;
 
     fn validate(&self) -> Result<(), Error> {
@@ -91,8 +92,8 @@ impl<N: Norm, const IN: usize> Attack<IN> for Pgd<N> {
     fn bounds(&self) -> Bounds {
         self.bounds
     }
-    fn start(&self, original: &[f32; IN], x: &mut [f32; IN]) {
-        *x = *original;
+    fn start(&self, original: &[f32], x: &mut [f32]) {
+        linalg::copy(x, original);
         if let Some(seed) = self.random_start {
             let mut rng = SplitMix64::new(seed);
             for xi in x.iter_mut() {

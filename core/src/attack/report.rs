@@ -42,13 +42,13 @@ pub struct AttackReport {
 
 impl AttackReport {
     /// Assembles a report from the predictions before and after.
-    pub fn new<const IN: usize, const OUT: usize>(
+    pub fn new<const OUT: usize>(
         goal: &Goal,
         iterations: u32,
         initial: &Prediction<OUT>,
         last: &Prediction<OUT>,
-        original: &[f32; IN],
-        adversarial: &[f32; IN],
+        original: &[f32],
+        adversarial: &[f32],
     ) -> Self {
         let watched = goal.watched_class();
         Self {

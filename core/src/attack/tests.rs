@@ -26,14 +26,14 @@ fn random_input(seed: u64) -> [f32; IN] {
     core::array::from_fn(|_| rng.unit())
 }
 
-fn run<A: Attack<IN>>(
+fn run<A: Attack>(
     attack: &A,
     model: &Mlp<'_, IN, HIDDEN, OUT>,
     x: &[f32; IN],
     goal: Goal,
 ) -> (Result<AttackReport, Error>, [f32; IN]) {
     let mut adv = [0.0; IN];
-    let mut scratch = AttackScratch::for_model(model);
+    let mut scratch = AttackScratch::<_, [f32; IN]>::for_model(model);
     let report = attack.run(model, x, goal, &mut adv, &mut scratch, &mut ());
     (report, adv)
 }
@@ -136,7 +136,7 @@ fn early_stop_stops_at_the_first_successful_iterate() {
         let on_success = GradientAscent { early_stop: EarlyStop::OnSuccess, ..never };
         let mut trace: heapless::Vec<TraceStep, 256> = heapless::Vec::new();
         let mut adv = [0.0; IN];
-        let mut scratch = AttackScratch::for_model(&model);
+        let mut scratch = AttackScratch::<_, [f32; IN]>::for_model(&model);
         let full = never.run(&model, &x, goal, &mut adv, &mut scratch, &mut trace).unwrap();
         assert_eq!(full.iterations, 200);
         let Some(first) = trace.iter().position(|s| Some(s.class) == goal.target) else {
@@ -160,7 +160,7 @@ fn trace_is_bounded_and_records_iterations_in_order() {
     let attack = GradientAscent { early_stop: EarlyStop::Never, ..GradientAscent::new(0.01, 50) };
     let mut trace: heapless::Vec<TraceStep, 8> = heapless::Vec::new();
     let mut adv = [0.0; IN];
-    let mut scratch = AttackScratch::for_model(&model);
+    let mut scratch = AttackScratch::<_, [f32; IN]>::for_model(&model);
     attack.run(&model, &x, goal, &mut adv, &mut scratch, &mut trace).unwrap();
     assert_eq!(trace.len(), 8);
     assert!(trace.iter().enumerate().all(|(i, s)| s.iteration as usize == i));

@@ -9,7 +9,10 @@
 
 use crate::error::Error;
 use crate::linalg;
-use crate::model::{Classifier, Evaluation, Prediction, check_finite_input, check_finite_result};
+use crate::model::{
+    Classifier, Evaluation, Prediction, as_array, as_array_mut, check_finite_input,
+    check_finite_result,
+};
 use crate::objective::Objective;
 
 /// `f(x) = σ(θᵀx + b)` over `N` features.
@@ -81,7 +84,7 @@ impl<const N: usize> LogisticRegression<N> {
     /// Prediction, `J`, and `∂J/∂score` at `x`.
     fn evaluate(&self, x: &[f32; N], objective: Objective) -> Result<(Evaluation<2>, f32), Error> {
         check_finite_input(x)?;
-        let prediction = Prediction::from_logits([0.0, self.score(x)])?;
+        let prediction = Prediction::from_logits(&[0.0, self.score(x)])?;
         let mut dz = [0.0; 2];
         let objective = objective.evaluate(&prediction, &mut dz)?;
         // Only the second logit depends on θ, b and x.
@@ -89,23 +92,34 @@ impl<const N: usize> LogisticRegression<N> {
     }
 }
 
-impl<const N: usize> Classifier<N, 2> for LogisticRegression<N> {
+impl<const N: usize> Classifier<2> for LogisticRegression<N> {
     type Workspace = ();
+
+    fn input_len(&self) -> usize {
+        N
+    }
+
+    fn classes(&self) -> usize {
+        2
+    }
 
     fn workspace(&self) -> Self::Workspace {}
 
-    fn predict(&self, x: &[f32; N], (): &mut ()) -> Result<Prediction<2>, Error> {
+    fn predict(&self, x: &[f32], (): &mut ()) -> Result<Prediction<2>, Error> {
+        let x = as_array(x, "input")?;
         check_finite_input(x)?;
-        Prediction::from_logits([0.0, self.score(x)])
+        Prediction::from_logits(&[0.0, self.score(x)])
     }
 
     fn input_gradient(
         &self,
-        x: &[f32; N],
+        x: &[f32],
         objective: Objective,
         (): &mut (),
-        gradient: &mut [f32; N],
+        gradient: &mut [f32],
     ) -> Result<Evaluation<2>, Error> {
+        let x = as_array::<N>(x, "input")?;
+        let gradient = as_array_mut::<N>(gradient, "input gradient")?;
         let (evaluation, dscore) = self.evaluate(x, objective)?;
         for (g, &t) in gradient.iter_mut().zip(&self.theta) {
             *g = dscore * t;

@@ -12,7 +12,10 @@
 
 use crate::error::Error;
 use crate::linalg::{self, Matrix};
-use crate::model::{Classifier, Evaluation, Prediction, check_finite_input, check_finite_result};
+use crate::model::{
+    Classifier, Evaluation, Prediction, as_array, as_array_mut, check_finite_input,
+    check_finite_result,
+};
 use crate::objective::Objective;
 
 /// The parameters of an [`Mlp`], owned, in the byte layout of [`Mlp::from_bytes`]
@@ -180,7 +183,7 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
         }
         let mut logits = [0.0; OUT];
         linalg::matvec(self.fc2_weight, &ws.hidden, self.fc2_bias, &mut logits);
-        Prediction::from_logits(logits)
+        Prediction::from_logits(&logits)
     }
 
     /// Backpropagates `ws.logit_grad` from the last [`forward`](Self::forward) at `x`:
@@ -276,26 +279,36 @@ impl<'w, const IN: usize, const HIDDEN: usize, const OUT: usize> Mlp<'w, IN, HID
     }
 }
 
-impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Classifier<IN, OUT>
+impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Classifier<OUT>
     for Mlp<'_, IN, HIDDEN, OUT>
 {
     type Workspace = MlpWorkspace<HIDDEN, OUT>;
+
+    fn input_len(&self) -> usize {
+        IN
+    }
+
+    fn classes(&self) -> usize {
+        OUT
+    }
 
     fn workspace(&self) -> Self::Workspace {
         MlpWorkspace::new()
     }
 
-    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
-        self.forward(x, ws)
+    fn predict(&self, x: &[f32], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
+        self.forward(as_array(x, "input")?, ws)
     }
 
     fn input_gradient(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
     ) -> Result<Evaluation<OUT>, Error> {
+        let x = as_array(x, "input")?;
+        let gradient = as_array_mut(gradient, "input gradient")?;
         let evaluation = self.evaluate_objective_in(x, objective, ws)?;
         self.backward(x, ws, Some(gradient), None);
         check_finite_result(gradient)?;
@@ -304,25 +317,27 @@ impl<const IN: usize, const HIDDEN: usize, const OUT: usize> Classifier<IN, OUT>
 
     fn evaluate_objective(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
     ) -> Result<Evaluation<OUT>, Error> {
-        self.evaluate_objective_in(x, objective, ws)
+        self.evaluate_objective_in(as_array(x, "input")?, objective, ws)
     }
 
     fn step_then_evaluate<U>(
         &self,
-        x: &mut [f32; IN],
+        x: &mut [f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
         elementwise: bool,
         update: U,
     ) -> Result<Evaluation<OUT>, Error>
     where
         U: FnMut(usize, &mut [f32], &[f32]),
     {
+        let x = as_array_mut(x, "input")?;
+        let gradient = as_array_mut(gradient, "input gradient")?;
         self.step_then_evaluate_in(x, objective, ws, gradient, elementwise, update)
     }
 }

@@ -93,7 +93,7 @@ mod tests {
         let mut ws = model.workspace();
         let p = model.predict(&[1.0, 0.0, 0.0], &mut ws).unwrap();
         // a = [1, 0.6], h = [1, 0.6], z = [0.4, -0.4]
-        assert!((p.logits[0] - 0.4).abs() < 1e-6 && (p.logits[1] + 0.4).abs() < 1e-6);
+        assert!((p.logits()[0] - 0.4).abs() < 1e-6 && (p.logits()[1] + 0.4).abs() < 1e-6);
         assert_eq!(p.class, 0);
     }
 

@@ -16,46 +16,87 @@ use crate::linalg;
 use crate::objective::Objective;
 
 /// Logits, probabilities and the predicted class for one input.
+///
+/// `OUT` is a capacity: a prediction holds up to `OUT` classes, and
+/// [`classes`](Self::classes) says how many the model has (a firmware build uses its
+/// model's exact count; a host picks a bound such as 256 and runs any network under it).
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Prediction<const OUT: usize> {
-    /// Raw scores `z`.
-    pub logits: [f32; OUT],
-    /// `softmax(z)`.
-    pub probabilities: [f32; OUT],
-    /// `log softmax(z)`, computed stably (not `ln` of the probabilities).
-    pub log_probabilities: [f32; OUT],
+    logits: [f32; OUT],
+    probabilities: [f32; OUT],
+    log_probabilities: [f32; OUT],
+    classes: usize,
     /// `argmax z` (lowest index on ties).
     pub class: usize,
 }
 
 impl<const OUT: usize> Prediction<OUT> {
-    /// Builds a prediction from logits; fails if any logit is not finite.
-    pub fn from_logits(logits: [f32; OUT]) -> Result<Self, Error> {
-        if linalg::first_non_finite(&logits).is_some() {
+    /// Builds a prediction from logits. Fails with [`Error::NonFiniteResult`] if any logit
+    /// is not finite, or [`Error::ClassCapacity`] if there are none or more than `OUT`.
+    pub fn from_logits(logits: &[f32]) -> Result<Self, Error> {
+        if logits.is_empty() || logits.len() > OUT {
+            return Err(Error::ClassCapacity { classes: logits.len(), capacity: OUT });
+        }
+        if linalg::first_non_finite(logits).is_some() {
             return Err(Error::NonFiniteResult);
         }
-        let mut probabilities = [0.0; OUT];
-        let mut log_probabilities = [0.0; OUT];
-        crate::math::softmax(&logits, &mut probabilities, &mut log_probabilities);
-        let mut class = 0;
-        for (i, &z) in logits.iter().enumerate() {
-            if logits.get(class).is_some_and(|&best| z > best) {
-                class = i;
-            }
-        }
-        Ok(Self { logits, probabilities, log_probabilities, class })
+        let classes = logits.len();
+        let mut prediction = Self {
+            logits: [0.0; OUT],
+            probabilities: [0.0; OUT],
+            log_probabilities: [0.0; OUT],
+            classes,
+            class: argmax(logits),
+        };
+        linalg::copy(&mut prediction.logits, logits);
+        // `softmax` writes only the first `classes` elements (it zips with the logits).
+        let (p, lp) = (&mut prediction.probabilities, &mut prediction.log_probabilities);
+        crate::math::softmax(logits, p, lp);
+        Ok(prediction)
+    }
+
+    /// How many classes the model has (≤ `OUT`).
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// Raw scores `z`, one per class.
+    pub fn logits(&self) -> &[f32] {
+        self.logits.get(..self.classes).unwrap_or(&[])
+    }
+
+    /// `softmax(z)`.
+    pub fn probabilities(&self) -> &[f32] {
+        self.probabilities.get(..self.classes).unwrap_or(&[])
+    }
+
+    /// `log softmax(z)`, computed stably (not `ln` of the probabilities).
+    pub fn log_probabilities(&self) -> &[f32] {
+        self.log_probabilities.get(..self.classes).unwrap_or(&[])
     }
 
     /// Probability of `class`, or 0 for a class the model does not have.
     pub fn probability(&self, class: usize) -> f32 {
-        self.probabilities.get(class).copied().unwrap_or(0.0)
+        self.probabilities().get(class).copied().unwrap_or(0.0)
     }
 
     /// Probability of the predicted class.
     pub fn confidence(&self) -> f32 {
         self.probability(self.class)
     }
+}
+
+/// The index of the largest score, the lowest on ties (0 for an empty slice). NaN never
+/// wins, so callers check finiteness first.
+pub fn argmax(scores: &[f32]) -> usize {
+    let mut best = 0;
+    for (i, &z) in scores.iter().enumerate() {
+        if scores.get(best).is_some_and(|&b| z > b) {
+            best = i;
+        }
+    }
+    best
 }
 
 /// A prediction together with the value of the objective that was differentiated.
@@ -75,6 +116,7 @@ impl<const OUT: usize> Evaluation<OUT> {
             logits: [0.0; OUT],
             probabilities: [0.0; OUT],
             log_probabilities: [0.0; OUT],
+            classes: 0,
             class: 0,
         },
         objective: 0.0,
@@ -85,24 +127,32 @@ impl<const OUT: usize> Evaluation<OUT> {
 ///
 /// Implementations allocate nothing: scratch space lives in the caller-owned
 /// [`Classifier::Workspace`], which can be reused across calls.
-pub trait Classifier<const IN: usize, const OUT: usize> {
+pub trait Classifier<const OUT: usize> {
     /// Scratch space for one forward and backward pass.
     type Workspace;
+
+    /// The number of input elements `x` has.
+    fn input_len(&self) -> usize;
+
+    /// The number of classes (≤ `OUT`, the predictions' capacity).
+    fn classes(&self) -> usize;
 
     /// A fresh workspace for this model.
     fn workspace(&self) -> Self::Workspace;
 
-    /// The model's prediction for `x`. Fails on non-finite input or output.
-    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error>;
+    /// The model's prediction for `x`. Fails on an `x` that is not
+    /// [`input_len`](Self::input_len) long ([`Error::Length`]), non-finite input or output.
+    fn predict(&self, x: &[f32], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error>;
 
-    /// `∇ₓ J` for `objective` at `x`, written to `gradient`, with the prediction at `x`.
-    /// Fails on non-finite input, an out-of-range class, or a non-finite result.
+    /// `∇ₓ J` for `objective` at `x`, written to `gradient` (as long as `x`), with the
+    /// prediction at `x`. Fails on a wrong length, non-finite input, an out-of-range class,
+    /// or a non-finite result.
     fn input_gradient(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
     ) -> Result<Evaluation<OUT>, Error>;
 
     /// The prediction and `J` for `objective` at `x`, leaving in `ws` what
@@ -110,7 +160,7 @@ pub trait Classifier<const IN: usize, const OUT: usize> {
     /// Fails like [`predict`](Self::predict), or on an out-of-range class.
     fn evaluate_objective(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
     ) -> Result<Evaluation<OUT>, Error> {
@@ -137,10 +187,10 @@ pub trait Classifier<const IN: usize, const OUT: usize> {
     /// gradient is not finite.
     fn step_then_evaluate<U>(
         &self,
-        x: &mut [f32; IN],
+        x: &mut [f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
         elementwise: bool,
         mut update: U,
     ) -> Result<Evaluation<OUT>, Error>
@@ -152,6 +202,23 @@ pub trait Classifier<const IN: usize, const OUT: usize> {
         update(0, x, gradient);
         self.evaluate_objective(x, objective, ws)
     }
+}
+
+/// `buffer` as an array of `N`, or [`Error::Length`] naming `what`.
+pub(crate) fn as_array<'a, const N: usize>(
+    buffer: &'a [f32],
+    what: &'static str,
+) -> Result<&'a [f32; N], Error> {
+    buffer.try_into().map_err(|_| Error::Length { what, expected: N, found: buffer.len() })
+}
+
+/// [`as_array`] for a buffer the caller writes.
+pub(crate) fn as_array_mut<'a, const N: usize>(
+    buffer: &'a mut [f32],
+    what: &'static str,
+) -> Result<&'a mut [f32; N], Error> {
+    let found = buffer.len();
+    buffer.try_into().map_err(|_| Error::Length { what, expected: N, found })
 }
 
 /// Fails with [`Error::NonFiniteInput`] if any element of `x` is NaN or infinite.

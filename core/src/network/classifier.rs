@@ -1,8 +1,8 @@
 //! A [`Network`] as a [`Classifier`], so that every attack runs on it unchanged.
 //!
-//! The trait's sizes are compile-time (`IN` inputs, `OUT` classes); a network's are checked
-//! against them once, by [`Network::classifier`]. The workspace is an arena of the caller's
-//! choosing ([`ArenaStorage`]): a fixed array on a device, a heap buffer on a host.
+//! Sizes are the network's own, known at run time; `OUT` is only the capacity of its
+//! predictions, checked once by [`Network::classifier`]. The workspace is an arena of the
+//! caller's choosing ([`ArenaStorage`]): a fixed array on a device, a heap buffer on a host.
 
 use core::marker::PhantomData;
 
@@ -10,46 +10,7 @@ use super::Network;
 use crate::error::Error;
 use crate::model::{Classifier, Evaluation, Prediction, check_finite_result};
 use crate::objective::Objective;
-
-/// Storage that can serve as a network's arena: `len` f32 elements, zeroed.
-///
-/// Implemented for `[f32; N]` (a fixed buffer: `zeroed` ignores `len`, and a pass fails with
-/// [`Error::ArenaTooSmall`] if `N` is too small — [`Network::classifier`] checks that up
-/// front), and with the `alloc` feature for `Vec<f32>` (exactly `len`).
-pub trait ArenaStorage {
-    /// A zeroed arena of at least `len` elements, if this storage can hold that many.
-    fn zeroed(len: usize) -> Self;
-    /// The elements.
-    fn as_mut_slice(&mut self) -> &mut [f32];
-    /// Whether `zeroed(len)` holds at least `len` elements.
-    fn can_hold(len: usize) -> bool;
-}
-
-impl<const N: usize> ArenaStorage for [f32; N] {
-    fn zeroed(_len: usize) -> Self {
-        [0.0; N]
-    }
-    fn as_mut_slice(&mut self) -> &mut [f32] {
-        self
-    }
-    fn can_hold(len: usize) -> bool {
-        len <= N
-    }
-}
-
-/// A heap arena of exactly the length asked for (feature `alloc`).
-#[cfg(feature = "alloc")]
-impl ArenaStorage for alloc::vec::Vec<f32> {
-    fn zeroed(len: usize) -> Self {
-        alloc::vec![0.0; len]
-    }
-    fn as_mut_slice(&mut self) -> &mut [f32] {
-        self
-    }
-    fn can_hold(_len: usize) -> bool {
-        true
-    }
-}
+use crate::storage::ArenaStorage;
 
 /// Scratch space of a [`NetworkClassifier`]: the arena and the logit gradient.
 #[derive(Debug, Clone)]
@@ -65,6 +26,13 @@ impl<A: ArenaStorage, const OUT: usize> NetworkWorkspace<A, OUT> {
         Self { arena: A::zeroed(network.arena_len()), logit_grad: [0.0; OUT] }
     }
 
+    /// The arena and `∂J/∂z` of the last evaluation, for a network of `classes` classes
+    /// (≤ `OUT`).
+    fn arena_and_logit_grad(&mut self, classes: usize) -> (&mut [f32], &[f32]) {
+        let dz = self.logit_grad.get(..classes).unwrap_or(&self.logit_grad);
+        (self.arena.as_mut_slice(), dz)
+    }
+
     /// A workspace over `arena`, in a `const` context (a firmware `static`): size the array
     /// with the network's [`arena_len`](Network::arena_len), computed by a build script.
     pub const fn with_arena(arena: A) -> Self {
@@ -72,27 +40,24 @@ impl<A: ArenaStorage, const OUT: usize> NetworkWorkspace<A, OUT> {
     }
 }
 
-/// A network of `IN` inputs and `OUT` classes, with arenas of type `A`; made by
-/// [`Network::classifier`]. It holds a copy of the network (a few hundred bytes: the layer
+/// A network as a classifier whose predictions hold up to `OUT` classes, with arenas of
+/// type `A`; made by [`Network::classifier`]. It holds a copy of the network (a few hundred bytes: the layer
 /// list; the weights stay borrowed).
 #[derive(Debug, Clone)]
-pub struct NetworkClassifier<'w, A, const IN: usize, const OUT: usize> {
+pub struct NetworkClassifier<'w, A, const OUT: usize> {
     network: Network<'w>,
     arena: PhantomData<fn() -> A>,
 }
 
 impl<'w> Network<'w> {
-    /// This network as a [`Classifier<IN, OUT>`], with workspaces of arena type `A`. Fails
-    /// with [`Error::Length`] if the network does not take `IN` inputs or give `OUT`
-    /// logits, or [`Error::ArenaTooSmall`] if `A` cannot hold [`arena_len`](Self::arena_len).
-    pub fn classifier<A: ArenaStorage, const IN: usize, const OUT: usize>(
+    /// This network as a [`Classifier<OUT>`], with workspaces of arena type `A`. Fails
+    /// with [`Error::ClassCapacity`] if the network has more than `OUT` classes, or
+    /// [`Error::ArenaTooSmall`] if `A` cannot hold [`arena_len`](Self::arena_len).
+    pub fn classifier<A: ArenaStorage, const OUT: usize>(
         &self,
-    ) -> Result<NetworkClassifier<'w, A, IN, OUT>, Error> {
-        if self.input_len() != IN {
-            return Err(Error::Length { what: "input", expected: self.input_len(), found: IN });
-        }
-        if self.classes() != OUT {
-            return Err(Error::Length { what: "logits", expected: self.classes(), found: OUT });
+    ) -> Result<NetworkClassifier<'w, A, OUT>, Error> {
+        if self.classes() > OUT {
+            return Err(Error::ClassCapacity { classes: self.classes(), capacity: OUT });
         }
         if !A::can_hold(self.arena_len()) {
             return Err(Error::ArenaTooSmall { needed: self.arena_len(), found: 0 });
@@ -101,7 +66,7 @@ impl<'w> Network<'w> {
     }
 }
 
-impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'w, A, IN, OUT> {
+impl<'w, A: ArenaStorage, const OUT: usize> NetworkClassifier<'w, A, OUT> {
     /// The network.
     pub fn network(&self) -> &Network<'w> {
         &self.network
@@ -112,21 +77,21 @@ impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'
     /// cross-entropy.
     pub fn accumulate_parameter_gradient(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut NetworkWorkspace<A, OUT>,
         grad: &mut [f32],
     ) -> Result<Evaluation<OUT>, Error> {
         let evaluation = self.evaluate(x, objective, ws)?;
-        let arena = ws.arena.as_mut_slice();
-        self.network.backward(x, arena, &ws.logit_grad, None, Some(grad))?;
+        let (arena, dz) = ws.arena_and_logit_grad(self.network.classes());
+        self.network.backward(x, arena, dz, None, Some(grad))?;
         Ok(evaluation)
     }
 
     /// Forward pass and `J`, leaving `∂J/∂z` in the workspace.
     fn evaluate(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut NetworkWorkspace<A, OUT>,
     ) -> Result<Evaluation<OUT>, Error> {
@@ -136,32 +101,36 @@ impl<'w, A: ArenaStorage, const IN: usize, const OUT: usize> NetworkClassifier<'
     }
 }
 
-impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
-    for NetworkClassifier<'_, A, IN, OUT>
-{
+impl<A: ArenaStorage, const OUT: usize> Classifier<OUT> for NetworkClassifier<'_, A, OUT> {
     type Workspace = NetworkWorkspace<A, OUT>;
+
+    fn input_len(&self) -> usize {
+        self.network.input_len()
+    }
+
+    fn classes(&self) -> usize {
+        self.network.classes()
+    }
 
     fn workspace(&self) -> Self::Workspace {
         NetworkWorkspace::new(&self.network)
     }
 
-    fn predict(&self, x: &[f32; IN], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
+    fn predict(&self, x: &[f32], ws: &mut Self::Workspace) -> Result<Prediction<OUT>, Error> {
         let logits = self.network.forward(x, ws.arena.as_mut_slice())?;
-        let mut z = [0.0; OUT];
-        crate::linalg::copy(&mut z, logits);
-        Prediction::from_logits(z)
+        Prediction::from_logits(logits)
     }
 
     fn input_gradient(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
     ) -> Result<Evaluation<OUT>, Error> {
         let evaluation = self.evaluate(x, objective, ws)?;
-        let arena = ws.arena.as_mut_slice();
-        self.network.backward(x, arena, &ws.logit_grad, Some(gradient), None)?;
+        let (arena, dz) = ws.arena_and_logit_grad(self.network.classes());
+        self.network.backward(x, arena, dz, Some(gradient), None)?;
         check_finite_result(gradient)?;
         Ok(evaluation)
     }
@@ -169,7 +138,7 @@ impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
     /// Keeps `∂J/∂z` in the workspace, for [`step_then_evaluate`](Self::step_then_evaluate).
     fn evaluate_objective(
         &self,
-        x: &[f32; IN],
+        x: &[f32],
         objective: Objective,
         ws: &mut Self::Workspace,
     ) -> Result<Evaluation<OUT>, Error> {
@@ -183,10 +152,10 @@ impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
     /// `network/step.rs`): the same bits.
     fn step_then_evaluate<U>(
         &self,
-        x: &mut [f32; IN],
+        x: &mut [f32],
         objective: Objective,
         ws: &mut Self::Workspace,
-        gradient: &mut [f32; IN],
+        gradient: &mut [f32],
         elementwise: bool,
         mut update: U,
     ) -> Result<Evaluation<OUT>, Error>
@@ -194,17 +163,14 @@ impl<A: ArenaStorage, const IN: usize, const OUT: usize> Classifier<IN, OUT>
         U: FnMut(usize, &mut [f32], &[f32]),
     {
         if elementwise && self.network.can_fuse_step() {
-            let arena = ws.arena.as_mut_slice();
-            let logits =
-                self.network.fused_step(x, arena, &ws.logit_grad, gradient, &mut update)?;
-            let mut z = [0.0; OUT];
-            crate::linalg::copy(&mut z, logits);
-            let prediction = Prediction::from_logits(z)?;
+            let (arena, dz) = ws.arena_and_logit_grad(self.network.classes());
+            let logits = self.network.fused_step(x, arena, dz, gradient, &mut update)?;
+            let prediction = Prediction::from_logits(logits)?;
             let value = objective.evaluate(&prediction, &mut ws.logit_grad)?;
             return Ok(Evaluation { prediction, objective: value });
         }
-        let arena = ws.arena.as_mut_slice();
-        self.network.backward(x, arena, &ws.logit_grad, Some(gradient), None)?;
+        let (arena, dz) = ws.arena_and_logit_grad(self.network.classes());
+        self.network.backward(x, arena, dz, Some(gradient), None)?;
         check_finite_result(gradient)?;
         update(0, x, gradient);
         self.evaluate(x, objective, ws)

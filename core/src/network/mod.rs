@@ -45,7 +45,8 @@ mod problem;
 mod relu;
 mod step;
 
-pub use classifier::{ArenaStorage, NetworkClassifier, NetworkWorkspace};
+pub use crate::storage::ArenaStorage;
+pub use classifier::{NetworkClassifier, NetworkWorkspace};
 pub use problem::NetworkProblem;
 
 use crate::error::Error;

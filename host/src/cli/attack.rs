@@ -20,7 +20,7 @@ pub struct AttackArgs {
     model: ModelOpts,
     #[command(flatten)]
     data: DataOpts,
-    /// Test-set index of the image to attack.
+    /// Index of the image to attack (in the test set, or in --inputs).
     #[arg(long)]
     index: Option<usize>,
     /// Attack the first correctly classified test image of this class.
@@ -40,15 +40,15 @@ pub struct AttackArgs {
     /// Overwrite --out if it exists.
     #[arg(long)]
     force: bool,
-    /// Print JSON (including the 784 adversarial pixels) instead of text.
+    /// Print JSON (including the adversarial input's values) instead of text.
     #[arg(long)]
     json: bool,
 }
 
-/// Checks a class given on the command line.
-pub fn check_class(flag: &str, c: usize) -> anyhow::Result<()> {
-    if c > 9 {
-        anyhow::bail!("{flag}: class {c} is out of range 0..=9");
+/// Checks a class given on the command line against the model's `classes`.
+pub fn check_class(flag: &str, c: usize, classes: usize) -> anyhow::Result<()> {
+    if c >= classes {
+        anyhow::bail!("{flag}: class {c} is out of range 0..={}", classes.saturating_sub(1));
     }
     Ok(())
 }
@@ -56,46 +56,45 @@ pub fn check_class(flag: &str, c: usize) -> anyhow::Result<()> {
 pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
     let settings = Settings { confidence: a.confidence, ..a.attack.settings() };
     settings.validate()?;
-    check_class("--target-class", a.target_class)?;
-    if let Some(c) = a.input_class {
-        check_class("--input-class", c)?;
-        if c == a.target_class {
-            anyhow::bail!("--target-class: {c} is the same as --input-class");
-        }
+    if a.input_class == Some(a.target_class) {
+        anyhow::bail!("--target-class: {} is the same as --input-class", a.target_class);
     }
     if let Some(out) = &a.out {
         fsutil::check_writable(out, a.force)?;
     }
     let path = a.model.path();
     let file = ModelFile::load(&path)?;
-    let dir = a.data.dir()?;
-    let test = nudge_host::data::load_test(&dir)?;
+    let model = file.classifier(&path)?;
+    let classes = model.network().classes();
+    check_class("--target-class", a.target_class, classes)?;
+    if let Some(c) = a.input_class {
+        check_class("--input-class", c, classes)?;
+    }
+    let examples = a.data.test()?;
+    let test = &examples.split;
+    nudge_host::model::check_data(&model, test, &examples.source)?;
     let index = match (a.index, a.input_class) {
         (Some(i), _) if i >= test.len() => {
-            anyhow::bail!("--index: {i} is out of range (the test set has {} images)", test.len())
+            anyhow::bail!("--index: {i} is out of range (the data has {} inputs)", test.len())
         }
         (Some(i), _) => i,
         (None, Some(c)) => {
-            let preds = nudge_host::model::predict_all(&file.classifier(&path)?, &test)?;
-            (0..test.len())
-                .find(|&i| usize::from(test.labels[i]) == c && preds[i] == c)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--input-class: no correctly classified test image of class {c}"
-                    )
-                })?
+            let preds = nudge_host::model::predict_all(&model, test)?;
+            (0..test.len()).find(|&i| test.labels[i] == c && preds[i] == c).ok_or_else(|| {
+                anyhow::anyhow!("--input-class: no correctly classified test image of class {c}")
+            })?
         }
         (None, None) => anyhow::bail!("pass --index or --input-class"),
     };
-    let source = usize::from(test.labels[index]);
+    let source = test.labels[index];
     if source == a.target_class {
         anyhow::bail!("--target-class: {source} is the true class of test image {index}");
     }
     let x = test.input(index).context("test image")?;
     let goal = Goal::targeted(source, a.target_class);
-    let o = nudge_host::attack::run(&file.classifier(&path)?, &x, goal, &settings)?;
+    let o = nudge_host::attack::run(&model, x, goal, &settings)?;
     if let Some(out) = &a.out {
-        nudge_host::render::write_png(out, &x, &o.adversarial, a.force)?;
+        nudge_host::render::write_png(out, x, &o.adversarial, test.shape, a.force)?;
     }
     let r = &o.report;
     let t = a.target_class;
@@ -120,10 +119,10 @@ pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
             "linf": r.linf,
             "l2": r.l2,
             "l0": r.l0,
-            "probabilities_before": o.before.probabilities,
-            "probabilities_after": o.after.probabilities,
+            "probabilities_before": o.before.probabilities(),
+            "probabilities_after": o.after.probabilities(),
             "png": a.out.as_ref().map(|p| p.display().to_string()),
-            "adversarial": o.adversarial.to_vec(),
+            "adversarial": o.adversarial,
         });
         println!("{j}");
         return Ok(());
@@ -158,14 +157,18 @@ pub fn run(a: &AttackArgs) -> anyhow::Result<()> {
         r.iterations
     );
     println!(
-        "perturbation: L∞ = {:.4}, L2 = {:.4}, {} of 784 pixels changed\n",
-        r.linf, r.l2, r.l0
+        "perturbation: L∞ = {:.4}, L2 = {:.4}, {} of {} values changed\n",
+        r.linf,
+        r.l2,
+        r.l0,
+        x.len()
     );
     print!(
         "{}",
         nudge_host::render::text_pair(
-            &x,
+            x,
             &o.adversarial,
+            test.shape,
             (
                 &format!("original (class {source})"),
                 &format!("adversarial (predicted {})", r.final_class)

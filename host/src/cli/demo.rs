@@ -4,7 +4,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use clap::Args;
 use nudge_core::Goal;
-use nudge_host::CLASSES;
 use nudge_host::attack::{self, Method, Trial};
 use nudge_host::model::ModelFile;
 
@@ -43,17 +42,15 @@ pub struct DemoArgs {
 }
 
 pub fn run(a: DemoArgs) -> anyhow::Result<()> {
-    check_class("--from", a.from)?;
-    check_class("--to", a.to)?;
     if a.from == a.to {
         anyhow::bail!("--to: {} is the same as --from", a.to);
     }
     if a.per_class == 0 {
         anyhow::bail!("--per-class: must be ≥ 1");
     }
-    let dir = match a.data.dir() {
-        Ok(d) => d,
-        Err(e) if a.data.data.is_none() => {
+    let examples = match a.data.test() {
+        Ok(examples) => examples,
+        Err(e @ nudge_host::Error::DataNotFound(_)) if a.data.data.is_none() => {
             println!("No MNIST data found ({e}).\n");
             println!("Running the seed's toy section instead; for the digit demo, get MNIST with");
             println!("  nudge data fetch            (downloads to ~/.cache/nudge/mnist), or");
@@ -68,29 +65,32 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     let file = ModelFile::load(&path).map_err(|e| {
         anyhow::anyhow!("{e} (train one with `nudge train --out {}`)", path.display())
     })?;
-    let test = nudge_host::data::load_test(&dir)?;
+    let test = &examples.split;
     let settings = a.attack.settings();
     settings.validate()?;
     let model = file.classifier(&path)?;
-    let preds = nudge_host::model::predict_all(&model, &test)?;
-    let scores = nudge_host::model::evaluate(&model, &test)?;
-    let examples = attack::correct_examples(&preds, &test.labels, a.per_class);
+    let classes = model.network().classes();
+    check_class("--from", a.from, classes)?;
+    check_class("--to", a.to, classes)?;
+    let scores = nudge_host::model::evaluate(&model, test, &examples.source)?;
+    let preds = nudge_host::model::predict_all(&model, test)?;
+    let sources = attack::correct_examples(&preds, &test.labels, classes, a.per_class);
 
     // 1. One digit, shown.
-    let index = *examples[a.from].first().ok_or_else(|| {
+    let index = *sources[a.from].first().ok_or_else(|| {
         anyhow::anyhow!("--from: no correctly classified test image of class {}", a.from)
     })?;
     let x = test.input(index).ok_or_else(|| anyhow::anyhow!("test image {index}"))?;
-    let one = attack::run(&model, &x, Goal::targeted(a.from, a.to), &settings)?;
+    let one = attack::run(&model, x, Goal::targeted(a.from, a.to), &settings)?;
 
     // 2. Every pair.
-    let jobs = (CLASSES * (CLASSES - 1) * a.per_class) as u64;
+    let jobs = (classes * (classes - 1) * a.per_class) as u64;
     let pb = bar(jobs, "attacks");
     let done = AtomicU64::new(0);
     let tick = || {
         pb.set_position(done.fetch_add(1, Ordering::Relaxed) + 1);
     };
-    let trials = attack::pair_experiment(&model, &test.images, &examples, &settings, &tick)?;
+    let trials = attack::pair_experiment(&model, test, &sources, &settings, &tick)?;
     pb.finish_and_clear();
 
     let wins: Vec<&Trial> = trials.iter().filter(|t| t.report.success).collect();
@@ -133,7 +133,7 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         file.model.arch(),
         100.0 * scores.accuracy(),
         scores.total,
-        dir.display()
+        examples.source
     );
     let how = match settings.method {
         Method::Gradient => format!("gradient ascent on the input, step {}", settings.step),
@@ -154,8 +154,9 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
     print!(
         "{}",
         nudge_host::render::text_pair(
-            &x,
+            x,
             &one.adversarial,
+            test.shape,
             (
                 &format!("original: {}", a.from),
                 &format!("adversarial: predicted {}", r.final_class)
@@ -171,13 +172,13 @@ pub fn run(a: DemoArgs) -> anyhow::Result<()> {
         a.per_class, settings.confidence
     );
     print!("   in\\to");
-    for t in 0..CLASSES {
+    for t in 0..classes {
         print!("{t:>4}");
     }
     println!("   median p(target)  median L∞");
-    for s in 0..CLASSES {
+    for s in 0..classes {
         print!("   {s:>5}");
-        for t in 0..CLASSES {
+        for t in 0..classes {
             if s == t {
                 print!("{:>4}", "-");
             } else {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use nudge_host::fsutil;
 use nudge_host::model::ModelFile;
-use nudge_host::{PIXELS, fsutil};
 
 use super::{DataOpts, ModelOpts};
 
@@ -14,14 +14,6 @@ pub struct EvalArgs {
     model: ModelOpts,
     #[command(flatten)]
     data: DataOpts,
-    /// Your own test inputs instead of the dataset's: an IDX image file of any image size,
-    /// or a `.npy` array `[N, D]`, `[N, H, W]` or `[N, C, H, W]` (uint8, scaled /255, or
-    /// float32). Needs --labels.
-    #[arg(long, value_name = "FILE", requires = "labels")]
-    inputs: Option<PathBuf>,
-    /// Labels of --inputs: an IDX label file or a 1-D integer `.npy` array.
-    #[arg(long, value_name = "FILE", requires = "inputs")]
-    labels: Option<PathBuf>,
     /// Print JSON (accuracy, correct, total, confusion, model metadata).
     #[arg(long)]
     json: bool,
@@ -30,17 +22,9 @@ pub struct EvalArgs {
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let path = a.model.path();
     let file = ModelFile::load(&path)?;
-    let (scores, data) = if let (Some(inputs), Some(labels)) = (&a.inputs, &a.labels) {
-        let data = nudge_host::labelled::load(inputs, labels)?;
-        let what = format!("{} and {}", inputs.display(), labels.display());
-        let scores = nudge_host::model::evaluate_labelled(&file.model, &data, &what)?;
-        (scores, what)
-    } else {
-        let dir = a.data.dir()?;
-        let test = nudge_host::data::load_test(&dir)?;
-        let scores = nudge_host::model::evaluate(&file.classifier(&path)?, &test)?;
-        (scores, dir.display().to_string())
-    };
+    let examples = a.data.test()?;
+    let data = examples.source;
+    let scores = nudge_host::model::evaluate(&file.classifier(&path)?, &examples.split, &data)?;
     if a.json {
         let j = serde_json::json!({
             "model": path.display().to_string(),
@@ -98,8 +82,8 @@ pub struct SamplesArgs {
     force: bool,
 }
 
-/// Writes `DIR/digits.f32` (10 × 784 little-endian f32, `pixel/255`; image k is the first
-/// test image of class k the model gets right) and `DIR/digits.json`.
+/// Writes `DIR/digits.f32` (K inputs of the model's size, little-endian f32, `pixel/255`;
+/// input k is the first test input of class k the model gets right) and `DIR/digits.json`.
 pub fn samples(a: &SamplesArgs) -> anyhow::Result<()> {
     if !a.out.is_dir() {
         anyhow::bail!("{}: output directory does not exist", a.out.display());
@@ -109,32 +93,38 @@ pub fn samples(a: &SamplesArgs) -> anyhow::Result<()> {
     fsutil::check_writable(&json_path, a.force)?;
     let path = a.model.path();
     let file = ModelFile::load(&path)?;
-    let dir = a.data.dir()?;
-    let test = nudge_host::data::load_test(&dir)?;
-    let predictions = nudge_host::model::predict_all(&file.classifier(&path)?, &test)?;
+    let examples = a.data.test()?;
+    let test = &examples.split;
+    let model = file.classifier(&path)?;
+    nudge_host::model::check_data(&model, test, &examples.source)?;
+    let predictions = nudge_host::model::predict_all(&model, test)?;
+    let classes = model.network().classes();
     let mut indices = Vec::new();
-    for class in 0..10 {
-        let i = (0..test.len())
-            .find(|&i| usize::from(test.labels[i]) == class && predictions[i] == class)
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "{}: no correctly classified test image of class {class}",
-                    path.display()
-                )
-            })?;
-        indices.push(i);
+    for class in 0..classes {
+        let i = (0..test.len()).find(|&i| test.labels[i] == class && predictions[i] == class);
+        indices.push(i.ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: no correctly classified test image of class {class}",
+                path.display()
+            )
+        })?);
     }
-    let mut bytes = Vec::with_capacity(10 * PIXELS * 4);
+    let mut bytes = Vec::with_capacity(classes * test.input_len() * 4);
     for &i in &indices {
-        for v in nudge_host::data::to_input(&test.images[i]) {
+        for v in test.input(i).unwrap_or(&[]) {
             bytes.extend_from_slice(&v.to_le_bytes());
         }
     }
     let json = serde_json::json!({
-        "format": "10 images x 784 little-endian f32 (pixel/255), image k = first correctly classified test image of class k",
+        "format": format!(
+            "{classes} inputs x {} little-endian f32 (C×H×W {}, pixels /255), input k = first correctly classified test input of class k",
+            test.input_len(),
+            nudge_host::arch::format_shape(test.shape)
+        ),
         "model": path.display().to_string(),
+        "data": examples.source,
         "indices": indices,
-        "labels": (0..10).collect::<Vec<_>>(),
+        "labels": (0..classes).collect::<Vec<_>>(),
     });
     fsutil::write_atomic(&f32_path, &bytes, a.force)?;
     fsutil::write_atomic(&json_path, format!("{json:#}\n").as_bytes(), a.force)?;

@@ -15,7 +15,7 @@ mod ui;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use nudge_host::data::DatasetKind;
+use nudge_host::data::{DatasetKind, Split};
 
 /// Craft adversarial examples against a small MNIST network, with the same allocation-free
 /// kernel that runs on a microcontroller.
@@ -72,6 +72,22 @@ pub struct DataOpts {
     /// Which dataset to read (fashion defaults to /usr/share/datasets/fashion-mnist).
     #[arg(long, value_enum, default_value_t = DatasetArg::Mnist)]
     dataset: DatasetArg,
+    /// Your own inputs instead of the dataset's (its test split; for `train`, its training
+    /// split): an IDX image file of any image size, or a `.npy` array `[N, D]`, `[N, H, W]`
+    /// or `[N, C, H, W]` (uint8, scaled /255, or float32). Needs --labels.
+    #[arg(long, value_name = "FILE", requires = "labels")]
+    inputs: Option<PathBuf>,
+    /// Labels of --inputs: an IDX label file or a 1-D integer `.npy` array.
+    #[arg(long, value_name = "FILE", requires = "inputs")]
+    labels: Option<PathBuf>,
+}
+
+/// Examples read for a command, and how to name them in messages.
+pub struct Examples {
+    /// The examples.
+    pub split: Split,
+    /// Where they came from: the dataset directory, or the two files.
+    pub source: String,
 }
 
 impl DataOpts {
@@ -84,6 +100,22 @@ impl DataOpts {
 
     fn dir(&self) -> nudge_host::Result<PathBuf> {
         nudge_host::data::resolve_dir(self.data.as_deref(), self.kind())
+    }
+
+    /// `--inputs` and `--labels` if given, else the dataset's test split.
+    fn test(&self) -> nudge_host::Result<Examples> {
+        self.own().unwrap_or_else(|| {
+            let dir = self.dir()?;
+            let split = nudge_host::data::load_test(&dir)?;
+            Ok(Examples { split, source: dir.display().to_string() })
+        })
+    }
+
+    /// The user's own examples, if `--inputs` and `--labels` were given.
+    fn own(&self) -> Option<nudge_host::Result<Examples>> {
+        let (inputs, labels) = (self.inputs.as_ref()?, self.labels.as_ref()?);
+        let source = format!("{} and {}", inputs.display(), labels.display());
+        Some(nudge_host::labelled::load(inputs, labels).map(|split| Examples { split, source }))
     }
 }
 

@@ -64,10 +64,10 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
         let file = ModelFile::load(&path)?;
         models.push((path, file));
     }
-    let dir = a.data.dir()?;
-    let test = nudge_host::data::load_test(&dir)?;
-    let r =
-        report::run(&models, &dir, a.data.kind().name(), &test, &cfg, &report::Bars::default())?;
+    let examples = a.data.test()?;
+    let dataset = if a.data.inputs.is_some() { "own" } else { a.data.kind().name() };
+    let source = std::path::Path::new(&examples.source);
+    let r = report::run(&models, source, dataset, &examples.split, &cfg, &report::Bars::default())?;
     let written = report::write(&r, &a.out, a.force)?;
     for m in &r.models {
         let at = |kind| m.epsilon.at(kind, 0.1).map_or(f64::NAN, |(_, v)| 100.0 * v);

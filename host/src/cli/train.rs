@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use nudge_host::data::Split;
 use nudge_host::model::ModelFile;
 use nudge_host::train::{Adversarial, AdversarialMethod, Optimizer, Schedule, TrainConfig};
 use nudge_host::{arch, fsutil};
@@ -115,10 +116,28 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     if a.hidden == 0 {
         anyhow::bail!(nudge_host::Error::argument("--hidden", "must be ≥ 1"));
     }
-    let image = nudge_core::Shape::new(1, 28, 28);
-    let spec = if a.arch == "mlp" { format!("784-{}-10", a.hidden) } else { a.arch.clone() };
-    let arch = arch::parse(&spec, image, "--arch")?;
     let kind = a.data.kind();
+    // The data first: its input shape and class count size the network.
+    let t_load = Instant::now();
+    let (train_set, test_set, source, dataset) = match a.data.own() {
+        Some(own) => {
+            let own = own?;
+            (own.split, None, own.source, "own".to_string())
+        }
+        None => {
+            let dir = a.data.dir()?;
+            let data = nudge_host::data::load(&dir, kind)?;
+            (data.train, Some(data.test), dir.display().to_string(), kind.name().to_string())
+        }
+    };
+    let load_seconds = t_load.elapsed().as_secs_f64();
+    let image = train_set.shape;
+    let spec = if a.arch == "mlp" {
+        format!("{}-{}-{}", image.len(), a.hidden, train_set.classes().max(2))
+    } else {
+        a.arch.clone()
+    };
+    let arch = arch::parse(&spec, image, "--arch")?;
     let adversarial = a.adversarial.map(|method| Adversarial {
         method: match method {
             AdversarialArg::Pgd => AdversarialMethod::Pgd { steps: a.pgd_steps },
@@ -142,7 +161,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
             (None, Some(_)) => "mlp".to_string(),
             (None, None) => "cnn".to_string(),
         };
-        PathBuf::from(format!("{}-{name}{suffix}.safetensors", kind.name()))
+        PathBuf::from(format!("{dataset}-{name}{suffix}.safetensors"))
     });
     let recipe = |cfg: &TrainConfig| match &adversarial {
         Some(adv) => format!("{} {}", cfg.recipe(), adv.recipe()),
@@ -169,20 +188,14 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         seed: a.seed,
         validation: a.validation,
     };
-    let dir = a.data.dir()?;
-    let t_load = Instant::now();
-    let data = nudge_host::data::load(&dir, kind)?;
-    let load_seconds = t_load.elapsed().as_secs_f64();
-    cfg.validate(data.train.len())?;
+    cfg.validate(train_set.len())?;
     if !a.json {
         println!(
-            "training {} on {} ({} train, {} validation, {} test) from {}",
+            "training {} on {dataset} ({} train, {} validation, {} test) from {source}",
             is_mlp.clone().unwrap_or_else(|| arch::format_layers(&arch.layers)),
-            kind.name(),
-            data.train.len() - cfg.validation,
+            train_set.len() - cfg.validation,
             cfg.validation,
-            data.test.len(),
-            dir.display()
+            test_set.as_ref().map_or(0, Split::len),
         );
         println!(
             "recipe: {}, seed {} ({} threads)",
@@ -223,7 +236,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         }
     };
     let (model, history) = nudge_host::train::train_robust(
-        &data.train,
+        &train_set,
         &arch,
         &cfg,
         adversarial,
@@ -232,21 +245,28 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     )?;
     let train_seconds = t_train.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let scores = nudge_host::model::evaluate(&model.classifier("--arch")?, &data.test)?;
+    // Own data has no test split: the figure is then the held-out validation examples'.
+    let (scored, scored_on) = match &test_set {
+        Some(test) => (test.clone(), "test"),
+        None => (train_set.split_at(train_set.len() - cfg.validation).1, "held-out"),
+    };
+    let scores = nudge_host::model::evaluate(&model.classifier("--arch")?, &scored, &source)?;
     let val = history.last().map_or(0.0, |s| s.val_accuracy);
     let mut metadata = BTreeMap::from([
         ("format".to_string(), "pt".to_string()),
-        ("dataset".to_string(), kind.name().to_string()),
-        ("train_images".to_string(), (data.train.len() - cfg.validation).to_string()),
-        ("accuracy".to_string(), format!("{:.4}", scores.accuracy())),
-        ("correct".to_string(), scores.correct.to_string()),
-        ("total".to_string(), scores.total.to_string()),
+        ("dataset".to_string(), dataset.clone()),
+        ("train_images".to_string(), (train_set.len() - cfg.validation).to_string()),
         ("val_accuracy".to_string(), format!("{val:.4}")),
         ("seed".to_string(), cfg.seed.to_string()),
         ("arch".to_string(), model.arch()),
         ("nudge_version".to_string(), nudge_host::VERSION.to_string()),
         ("recipe".to_string(), recipe(&cfg)),
     ]);
+    if test_set.is_some() {
+        metadata.insert("accuracy".to_string(), format!("{:.4}", scores.accuracy()));
+        metadata.insert("correct".to_string(), scores.correct.to_string());
+        metadata.insert("total".to_string(), scores.total.to_string());
+    }
     if let Some(h) = single_hidden {
         metadata.insert("hidden".to_string(), h.to_string());
     }
@@ -256,7 +276,8 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
     }
     if a.json {
         let j = serde_json::json!({
-            "dataset": kind.name(),
+            "dataset": dataset,
+            "scored_on": scored_on,
             "arch": file.model.arch(),
             "seed": cfg.seed,
             "recipe": recipe(&cfg),
@@ -277,7 +298,7 @@ pub fn run(a: TrainArgs) -> anyhow::Result<()> {
         let val =
             if cfg.validation == 0 { "n/a".to_string() } else { format!("{:.2}%", 100.0 * val) };
         println!(
-            "test accuracy {:.2}% ({}/{}), validation {val}; trained in {:.2}s (data loaded in {:.2}s)",
+            "{scored_on} accuracy {:.2}% ({}/{}), validation {val}; trained in {:.2}s (data loaded in {:.2}s)",
             100.0 * scores.accuracy(),
             scores.correct,
             scores.total,

@@ -22,10 +22,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{FONT, ModelReport, ReportConfig, plot_error};
-use crate::data::Image;
+use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::Net;
-use crate::{CLASSES, PIXELS};
 
 /// Which attack a curve measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -128,54 +127,54 @@ impl EpsilonCurves {
 }
 
 /// The target of the targeted curve for image `index` of class `label`: uniform over the
-/// other classes, from `seed`.
-pub fn target_for(seed: u64, index: usize, label: usize) -> usize {
+/// other `classes − 1` classes (`classes ≥ 2`), from `seed`.
+pub fn target_for(seed: u64, index: usize, label: usize, classes: usize) -> usize {
+    let classes = classes.max(2);
     let mut rng = SplitMix64::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    let k = ((rng.next_u64() >> 32) * (CLASSES as u64 - 1)) >> 32;
-    (label + 1 + k as usize) % CLASSES
+    let k = ((rng.next_u64() >> 32) * (classes as u64 - 1)) >> 32;
+    (label + 1 + k as usize) % classes
 }
 
 /// Per image: whether it survives each attack at each ε (`[kind][ε]`, [`CurveKind::ALL`]
 /// order).
 type Survival = [Vec<bool>; 4];
 
-/// Measures the curves on `images` (with their labels and the model's clean predictions).
-/// `advance(k)` is called as images complete.
+/// Measures the curves on `data` (with the model's clean predictions). `advance(k)` is
+/// called as images complete.
 pub(super) fn measure(
     model: &Net<'_>,
-    images: &[Image],
-    labels: &[u8],
+    data: &Split,
     predictions: &[usize],
     cfg: &ReportConfig,
     advance: &(dyn Fn(u64) + Sync),
 ) -> Result<EpsilonCurves> {
     let eps = &cfg.epsilons;
-    let per_image = images
-        .par_iter()
-        .zip(labels)
+    let (n, classes) = (data.input_len(), model.classes());
+    let per_image = data
+        .inputs
+        .par_chunks_exact(n.max(1))
+        .zip(&data.labels)
         .zip(predictions)
         .enumerate()
         .map_init(
-            || (AttackScratch::for_model(model), [0.0f32; PIXELS]),
-            |(scratch, adv), (index, ((image, &label), &predicted))| -> Result<Survival> {
-                let label = usize::from(label);
+            || (AttackScratch::<_, Vec<f32>>::for_model(model), vec![0.0f32; n]),
+            |(scratch, adv), (index, ((x, &label), &predicted))| -> Result<Survival> {
                 let mut out: Survival = std::array::from_fn(|_| vec![false; eps.len()]);
                 if predicted == label {
-                    let x = crate::data::to_input(image);
                     let kernel = |e| Error::kernel(format!("ε curves, test image {index}"), e);
-                    let target = target_for(cfg.seed, index, label);
+                    let target = target_for(cfg.seed, index, label, classes);
                     let goals = [Goal::untargeted(label), Goal::targeted(label, target)];
                     let mut rng = SplitMix64::new(cfg.seed ^ 0x006E_6F69_7365 ^ index as u64);
-                    let signs: Vec<f32> = (0..PIXELS)
+                    let signs: Vec<f32> = (0..n)
                         .map(|_| if rng.next_u64() >> 63 == 0 { -1.0 } else { 1.0 })
                         .collect();
                     for (k, &e) in eps.iter().enumerate() {
-                        for ((a, &x0), &s) in adv.iter_mut().zip(&x).zip(&signs) {
+                        for ((a, &x0), &s) in adv.iter_mut().zip(x).zip(&signs) {
                             *a = (x0 + e * s).clamp(0.0, 1.0);
                         }
                         let pred = model.predict(adv, &mut scratch.model).map_err(kernel)?;
                         out[0][k] = pred.class == label;
-                        let r = Fgsm::new(e).run(model, &x, goals[0], adv, scratch, &mut ());
+                        let r = Fgsm::new(e).run(model, x, goals[0], adv, scratch, &mut ());
                         out[1][k] = !r.map_err(kernel)?.success;
                     }
                     for (g, goal) in goals.into_iter().enumerate() {
@@ -185,7 +184,7 @@ pub(super) fn measure(
                                 break;
                             }
                             let attack = pgd(e, cfg.pgd_iterations);
-                            let r = attack.run(model, &x, goal, adv, scratch, &mut ());
+                            let r = attack.run(model, x, goal, adv, scratch, &mut ());
                             out[c][k] = !r.map_err(kernel)?.success;
                         }
                     }
@@ -195,7 +194,7 @@ pub(super) fn measure(
             },
         )
         .collect::<Result<Vec<Survival>>>()?;
-    let n = images.len();
+    let n = data.len();
     let curves = CurveKind::ALL
         .iter()
         .enumerate()
@@ -206,7 +205,7 @@ pub(super) fn measure(
             Curve { kind, robust, accuracy }
         })
         .collect();
-    let correct = predictions.iter().zip(labels).filter(|&(&p, &l)| p == usize::from(l)).count();
+    let correct = predictions.iter().zip(&data.labels).filter(|&(p, l)| p == l).count();
     let correct_images: Vec<&Survival> = per_image.iter().filter(|s| s[0][0]).collect();
     let median_breaking = |c: usize| {
         // Unbroken images sort last (ε = ∞); the median exists if fewer than half are.
@@ -373,13 +372,15 @@ mod tests {
 
     #[test]
     fn targets_are_other_classes_and_all_reached() {
-        let mut seen = [false; CLASSES];
-        for i in 0..500 {
-            let t = target_for(7, i, 3);
-            assert_ne!(t, 3);
-            seen[t] = true;
+        for classes in [2, 10, 37] {
+            let mut seen = vec![false; classes];
+            for i in 0..2000 {
+                let t = target_for(7, i, 1, classes);
+                assert_ne!(t, 1);
+                seen[t] = true;
+            }
+            assert_eq!(seen.iter().filter(|&&s| s).count(), classes - 1);
         }
-        assert_eq!(seen.iter().filter(|&&s| s).count(), CLASSES - 1);
     }
 
     #[test]
@@ -388,6 +389,6 @@ mod tests {
         assert!((a.alpha - 0.00625).abs() < 1e-7 && a.iterations == 40);
         let z = pgd(0.0, 40);
         assert_eq!((z.epsilon, z.iterations), (0.0, 1));
-        <PgdLinf as Attack<PIXELS>>::validate(&z).unwrap();
+        <PgdLinf as Attack>::validate(&z).unwrap();
     }
 }

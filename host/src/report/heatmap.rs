@@ -1,13 +1,17 @@
-//! `success.png`: the targeted success rate of the pair experiment as a 10 × 10 heatmap
-//! (row = source class, column = target class, percentage in each cell), one panel per
-//! model side by side, with a shared colour bar.
+//! `success.png`: the targeted success rate of the pair experiment as a K × K heatmap
+//! (row = source class, column = target class, percentage in each cell while cells are big
+//! enough to read it), one panel per model side by side, with a shared colour bar.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{FONT, ModelReport, plot_error};
-use crate::CLASSES;
 use crate::error::Result;
+
+/// Most tick labels per axis (more classes get every n-th label).
+const MAX_LABELS: usize = 20;
+/// Classes up to which each cell shows its percentage.
+const MAX_PRINTED: usize = 16;
 
 /// Width of one panel.
 pub const PANEL: (u32, u32) = (620, 640);
@@ -56,6 +60,8 @@ fn draw(
     let centre = Pos::new(HPos::Center, VPos::Center);
     for (area, m) in areas.iter().zip(models) {
         let p = &m.pairs;
+        let classes = p.success_rate.len();
+        let k = classes as i32;
         let caption = format!(
             "{}: targeted success, ε = {} ({} attacks, {:.1}% overall)",
             m.label,
@@ -69,19 +75,19 @@ fn draw(
             .margin_right(24)
             .x_label_area_size(46)
             .y_label_area_size(50)
-            .build_cartesian_2d(0i32..CLASSES as i32, CLASSES as i32..0i32)?;
+            .build_cartesian_2d(0i32..k, k..0i32)?;
         // Labels sit at integer ticks; shift them by half a cell to the cell centres.
         let (ax, ay) = chart.backend_coord(&(0, 0));
         let (bx, by) = chart.backend_coord(&(1, 1));
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_labels(CLASSES + 1)
-            .y_labels(CLASSES + 1)
+            .x_labels((classes + 1).min(MAX_LABELS))
+            .y_labels((classes + 1).min(MAX_LABELS))
             .x_label_offset((bx - ax) / 2)
             .y_label_offset((by - ay) / 2)
-            .x_label_formatter(&|v| if *v < CLASSES as i32 { v.to_string() } else { String::new() })
-            .y_label_formatter(&|v| if *v < CLASSES as i32 { v.to_string() } else { String::new() })
+            .x_label_formatter(&|v| if *v < k { v.to_string() } else { String::new() })
+            .y_label_formatter(&|v| if *v < k { v.to_string() } else { String::new() })
             .x_desc("target class")
             .y_desc("source class")
             .axis_desc_style((FONT, 16))
@@ -98,6 +104,9 @@ fn draw(
                     [(x, y), (x + 1, y + 1)],
                     fill.filled(),
                 )))?;
+                if classes > MAX_PRINTED {
+                    continue;
+                }
                 let text = match rate {
                     Some(r) => format!("{:.0}", 100.0 * r),
                     None => "—".to_string(),

@@ -147,10 +147,11 @@ fn answers(md: &mut String, m: &ModelReport, r: &Report) {
     let _ = writeln!(md, "![success](success.png)\n");
     let _ = write!(
         md,
-        "Over {} targeted attacks ({} source images per class, each toward all 9 other digits), \
+        "Over {} targeted attacks ({} source images per class, each toward all {} other classes), \
          **{} reached the target** within ε = {} in L∞.",
         p.attacks,
         p.images_per_class.iter().min().copied().unwrap_or(0),
+        p.success_rate.len().saturating_sub(1),
         pct(p.success_rate_overall()),
         a.eps
     );
@@ -206,11 +207,12 @@ fn answers(md: &mut String, m: &ModelReport, r: &Report) {
         "| measure (successful attacks, median) | value |\n| --- | ---: |\n\
          | L∞: largest change of any pixel | {} ({} of 255 grey levels) |\n\
          | L2: length of the whole change | {} |\n\
-         | L0: pixels changed (of 784) | {} |\n\
+         | L0: values changed (of {}) | {} |\n\
          | iterations | {} |\n",
         opt(p.median_linf, 3),
         grey_levels(p.median_linf),
         opt(p.median_l2, 2),
+        m.gallery.shape.len(),
         opt(p.median_l0, 0),
         opt(p.median_iterations, 0),
     );

@@ -36,7 +36,6 @@ use crate::attack::{Method, Settings};
 use crate::data::Split;
 use crate::error::{Error, Result};
 use crate::model::{ModelFile, Net};
-use crate::{CLASSES, PIXELS};
 
 pub use epsilon::{Curve, CurveKind, EpsilonCurves, csv as epsilon_csv};
 pub use gallery::{Gallery, GalleryCell};
@@ -145,14 +144,14 @@ pub struct PairStats {
     /// The attack.
     pub attack: AttackSettings,
     /// Source images per class actually used (fewer if a class had too few correct ones).
-    pub images_per_class: [usize; CLASSES],
+    pub images_per_class: Vec<usize>,
     /// Attacks run.
     pub attacks: usize,
     /// Successful attacks.
     pub successes: usize,
     /// `success_rate[source][target]` in `[0, 1]`; `None` on the diagonal (and for a class
     /// with no correctly classified image).
-    pub success_rate: [[Option<f64>; CLASSES]; CLASSES],
+    pub success_rate: Vec<Vec<Option<f64>>>,
     /// Median `‖x − x⁰‖∞` of the successful attacks.
     pub median_linf: Option<f32>,
     /// Median `‖x − x⁰‖₂` of the successful attacks.
@@ -309,7 +308,9 @@ pub fn measure(
     if test.is_empty() {
         return Err(Error::argument("--data", "the test split is empty"));
     }
-    let mut report = measure_model(&file.classifier(path)?, test, cfg, progress)?;
+    let model = file.classifier(path)?;
+    crate::model::check_data(&model, test, "--data")?;
+    let mut report = measure_model(&model, test, cfg, progress)?;
     report.label = label.to_string();
     report.path = path.to_path_buf();
     report.recipe = file.metadata.get("recipe").cloned();
@@ -325,35 +326,32 @@ fn measure_model(
 ) -> Result<ModelReport> {
     let t = Instant::now();
     let predictions = crate::model::predict_all(p, test)?;
-    let correct =
-        predictions.iter().zip(&test.labels).filter(|&(&p, &l)| p == usize::from(l)).count();
+    let correct = predictions.iter().zip(&test.labels).filter(|&(p, l)| p == l).count();
+    let classes = p.network().classes();
     let clean = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let examples =
-        crate::attack::correct_examples(&predictions, &test.labels, cfg.images_per_class);
-    let jobs: usize = examples.iter().map(|e| e.len() * (CLASSES - 1)).sum();
+        crate::attack::correct_examples(&predictions, &test.labels, classes, cfg.images_per_class);
+    let jobs: usize = examples.iter().map(|e| e.len() * (classes - 1)).sum();
     progress.start("pair attacks", jobs as u64);
-    let trials =
-        crate::attack::pair_experiment(p, &test.images, &examples, &cfg.pair_attack, &|| {
-            progress.advance(1);
-        });
+    let trials = crate::attack::pair_experiment(p, test, &examples, &cfg.pair_attack, &|| {
+        progress.advance(1);
+    });
     progress.finish();
     let pairs = pair_stats(&trials?, &examples, &cfg.pair_attack);
     let pairs_seconds = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let means = class_means(test);
-    let gallery = gallery::measure(p, &test.images, &examples, &means, &cfg.pair_attack)?;
+    let means = class_means(test, classes);
+    let gallery = gallery::measure(p, test, &examples, &means, &cfg.pair_attack)?;
     let gallery_seconds = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
     let n = cfg.curve_images.min(test.len());
     progress.start("ε curves", n as u64);
-    let epsilon =
-        epsilon::measure(p, &test.images[..n], &test.labels[..n], &predictions[..n], cfg, &|k| {
-            progress.advance(k)
-        });
+    let (curve_set, _) = test.split_at(n);
+    let epsilon = epsilon::measure(p, &curve_set, &predictions[..n], cfg, &|k| progress.advance(k));
     progress.finish();
     let epsilon = epsilon?;
     let epsilon_seconds = t.elapsed().as_secs_f64();
@@ -378,28 +376,33 @@ fn measure_model(
     })
 }
 
-/// The mean image of each class of `split`, in `[0, 1]` (zeros for an absent class).
-pub fn class_means(split: &Split) -> [[f32; PIXELS]; CLASSES] {
-    let mut sums = [[0.0f64; PIXELS]; CLASSES];
-    let mut counts = [0usize; CLASSES];
-    for (image, &label) in split.images.iter().zip(&split.labels) {
-        let c = usize::from(label);
-        counts[c] += 1;
-        for (s, &p) in sums[c].iter_mut().zip(image) {
-            *s += f64::from(p) / 255.0;
+/// The mean input of each of `classes` classes of `split` (zeros for an absent class).
+pub fn class_means(split: &Split, classes: usize) -> Vec<Vec<f32>> {
+    let n = split.input_len();
+    let mut sums = vec![vec![0.0f64; n]; classes];
+    let mut counts = vec![0usize; classes];
+    for (i, &label) in split.labels.iter().enumerate() {
+        let (Some(sum), Some(x)) = (sums.get_mut(label), split.input(i)) else { continue };
+        counts[label] += 1;
+        for (s, &v) in sum.iter_mut().zip(x) {
+            *s += f64::from(v);
         }
     }
-    std::array::from_fn(|c| std::array::from_fn(|i| (sums[c][i] / counts[c].max(1) as f64) as f32))
+    sums.iter()
+        .zip(&counts)
+        .map(|(sum, &count)| sum.iter().map(|&s| (s / count.max(1) as f64) as f32).collect())
+        .collect()
 }
 
 /// Summarises the trials of the pair experiment.
 fn pair_stats(
     trials: &[crate::attack::Trial],
-    examples: &[Vec<usize>; CLASSES],
+    examples: &[Vec<usize>],
     settings: &Settings,
 ) -> PairStats {
-    let mut hits = [[0usize; CLASSES]; CLASSES];
-    let mut runs = [[0usize; CLASSES]; CLASSES];
+    let classes = examples.len();
+    let mut hits = vec![vec![0usize; classes]; classes];
+    let mut runs = vec![vec![0usize; classes]; classes];
     let (mut linf, mut l2, mut l0, mut iters, mut conf, mut init) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for t in trials {
@@ -414,7 +417,7 @@ fn pair_stats(
             conf.push(t.report.final_confidence);
         }
     }
-    let mut success_rate = [[None; CLASSES]; CLASSES];
+    let mut success_rate = vec![vec![None; classes]; classes];
     for (s, row) in success_rate.iter_mut().enumerate() {
         for (t, cell) in row.iter_mut().enumerate() {
             if runs[s][t] > 0 {
@@ -427,7 +430,7 @@ fn pair_stats(
     let median = crate::attack::median;
     PairStats {
         attack: AttackSettings::from(settings),
-        images_per_class: std::array::from_fn(|c| examples[c].len()),
+        images_per_class: examples.iter().map(Vec::len).collect(),
         attacks: trials.len(),
         successes,
         success_rate,
@@ -578,9 +581,9 @@ pub(crate) fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>>
     Ok(out)
 }
 
-/// Size of `pairs.png` (width, height).
-pub fn gallery_size() -> (u32, u32) {
-    gallery::SIZE
+/// Size of `pairs.png` (width, height) for `classes` classes of inputs of `shape`.
+pub fn gallery_size(classes: usize, shape: nudge_core::Shape) -> (u32, u32) {
+    gallery::Layout::new(classes, shape).size()
 }
 
 /// Size of `success.png` with `models` panels side by side.
