@@ -1,17 +1,19 @@
 //! Build script: picks the board's `memory.x` with the RAM budget, adds the link arguments,
 //! and bakes the model and the sample digits into flash.
 //!
-//! * Model: `../models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`): any nudge model file
-//!   with 784 inputs and 10 classes, read and checked by nudge-host's own reader. A 784-H-10
+//! * Model: `../models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`): any nudge model file,
+//!   any input size and class count, read and checked by nudge-host's own reader. A D-H-K
 //!   MLP runs on the fused `Mlp` kernel (`model.bin` = its parameters, `HIDDEN`); any other
 //!   network on the layer kernel (`model.bin` = the network blob, `Network::from_bytes`;
-//!   `ARENA`, and cfg `nudge_network`). `$OUT_DIR/model.rs` also has `ARCH` and
-//!   `TARGETS_PER_DIGIT` (`$NUDGE_TARGETS`, default 9).
+//!   `ARENA`, and cfg `nudge_network`). `$OUT_DIR/model.rs` also has `ARCH`, the sizes
+//!   (`INPUT`, `CLASSES`, `ART_HEIGHT`, `ART_WIDTH`) and `TARGETS_PER_DIGIT`
+//!   (`$NUDGE_TARGETS`, default all other classes).
 //! * RAM budget: 24 KiB (or `$NUDGE_RAM_KIB`, up to the board's RAM). A network whose arena
 //!   and attack buffers do not fit fails the build with the numbers; the linker then proves
 //!   the budget for statics and flip-link for the stack.
-//! * Digits: `assets/digits.f32` (or `$NUDGE_DIGITS`): 10 images x 784 little-endian f32 in
-//!   [0, 1], image k of class k. Copied to `$OUT_DIR/digits.bin`.
+//! * Digits: `assets/digits.f32` (or `$NUDGE_DIGITS`): one input per class of the model
+//!   (`CLASSES` x `INPUT` little-endian f32 in [0, 1], input k of class k), as
+//!   `nudge samples` writes them. Copied to `$OUT_DIR/digits.bin`.
 
 use std::{
     env, fs,
@@ -22,10 +24,6 @@ use std::{
 use nudge_core::{LayerSpec, network::format};
 use nudge_host::model::ModelFile;
 
-/// Pixels per MNIST image.
-const INPUT: usize = 28 * 28;
-/// MNIST classes.
-const CLASSES: usize = 10;
 /// The RAM budget (statics + stack) unless `NUDGE_RAM_KIB` says otherwise.
 const DEFAULT_RAM_KIB: usize = 24;
 
@@ -51,27 +49,31 @@ fn main() {
     let model = env::var_os("NUDGE_MODEL")
         .map_or_else(|| manifest.join("../models/mnist-mlp-h64.safetensors"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", model.display());
-    let (kernel, arch) = convert_model(&model, &out)
-        .and_then(|(kernel, arch)| match kernel {
+    let (kernel, sizes, arch) = convert_model(&model, &out)
+        .and_then(|(kernel, sizes, arch)| match kernel {
             Kernel::Network { arena } => {
-                check_budget(arena, ram_kib, board.ram_kib).map(|()| (kernel, arch))
+                check_budget(arena, &sizes, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
             }
-            Kernel::Mlp { .. } => Ok((kernel, arch)),
+            Kernel::Mlp { .. } => Ok((kernel, sizes, arch)),
         })
         .unwrap_or_else(|e| fail(&format!("model {}: {e}", model.display())));
+    let Sizes { input, classes, height, width } = sizes;
 
     println!("cargo:rerun-if-env-changed=NUDGE_DIGITS");
     let digits = env::var_os("NUDGE_DIGITS")
         .map_or_else(|| manifest.join("assets/digits.f32"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", digits.display());
-    copy_digits(&digits, &out)
+    copy_digits(&digits, &sizes, &out)
         .unwrap_or_else(|e| fail(&format!("digits {}: {e}", digits.display())));
 
     println!("cargo:rerun-if-env-changed=NUDGE_TARGETS");
     let targets = match env::var("NUDGE_TARGETS") {
-        Err(_) => CLASSES - 1,
-        Ok(v) => v.parse().ok().filter(|t| (1..CLASSES).contains(t)).unwrap_or_else(|| {
-            fail(&format!("NUDGE_TARGETS={v}: expected a number of target classes from 1 to 9"))
+        Err(_) => classes - 1,
+        Ok(v) => v.parse().ok().filter(|t| (1..classes).contains(t)).unwrap_or_else(|| {
+            fail(&format!(
+                "NUDGE_TARGETS={v}: expected a number of target classes from 1 to {}",
+                classes - 1
+            ))
         }),
     };
 
@@ -93,7 +95,11 @@ fn main() {
         format!(
             "// From `{file}` by build.rs.\n{kernel_items}\
              /// The baked-in model's layers.\npub const ARCH: &str = {arch:?};\n\
-             /// Target classes attacked per sample digit (`NUDGE_TARGETS`, default all 9).\n\
+             /// Values per input (the model's input size).\npub const INPUT: usize = {input};\n\
+             /// Classes of the model (one sample input each).\npub const CLASSES: usize = {classes};\n\
+             /// Rows and columns of an input's first channel, as drawn.\n\
+             pub const ART_HEIGHT: usize = {height};\npub const ART_WIDTH: usize = {width};\n\
+             /// Target classes attacked per sample input (`NUDGE_TARGETS`, default all others).\n\
              pub const TARGETS_PER_DIGIT: usize = {targets};\n"
         ),
     )
@@ -164,15 +170,28 @@ fn link(manifest: &Path, out: &Path, board: &Board, ram_kib: usize) {
 
 /// The baked-in model as the firmware runs it.
 enum Kernel {
-    /// A 784-H-10 MLP on nudge-core's fused `Mlp` kernel.
+    /// A one-hidden-layer MLP (D-H-K) on nudge-core's fused `Mlp` kernel.
     Mlp { hidden: usize },
     /// Any other network on the layer kernel, with an arena of `arena` f32.
     Network { arena: usize },
 }
 
+/// The model's sizes, which size the firmware's buffers.
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Values per input.
+    input: usize,
+    /// Classes.
+    classes: usize,
+    /// Rows and columns of an input's first channel (a flat input of a square number of
+    /// values, such as MNIST's 784, is drawn as a square).
+    height: usize,
+    width: usize,
+}
+
 /// Reads the model file, writes `model.bin` (the kernel's blob) and returns how the
-/// firmware runs it and the model's layers (for the boot line).
-fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, String), String> {
+/// firmware runs it, its sizes and its layers (for the boot line).
+fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, Sizes, String), String> {
     if !path.exists() {
         return Err("cannot read it (no such file). Train and export one with \
              `cargo run --release -p nudge-host -- train --out models/mnist-mlp-h64.safetensors` \
@@ -184,13 +203,18 @@ fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, String), String> {
     let file = ModelFile::load(path).map_err(|e| strip_path(&e.to_string(), path))?;
     let model = &file.model;
     let network = model.network().map_err(|e| strip_path(&e.to_string(), path))?;
-    if network.input_len() != INPUT || network.classes() != CLASSES {
-        return Err(format!(
-            "the network takes {} inputs and gives {} classes; the firmware's sample digits need {INPUT} and {CLASSES}",
-            network.input_len(),
-            network.classes()
-        ));
+    let (input, classes) = (network.input_len(), network.classes());
+    if classes < 2 {
+        return Err(format!("the network gives {classes} class; attacks need at least 2"));
     }
+    let shape = model.input();
+    let side = input.isqrt();
+    let (height, width) = match (shape.is_flat(), side * side == input) {
+        (false, _) => (shape.height, shape.width),
+        (true, true) => (side, side),
+        (true, false) => (1, input),
+    };
+    let sizes = Sizes { input, classes, height, width };
     let params: &[u8] = bytemuck::cast_slice(model.params());
     let (kernel, blob) = match model.layers() {
         [LayerSpec::Dense { outputs }, LayerSpec::Relu, LayerSpec::Dense { .. }]
@@ -207,7 +231,7 @@ fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, String), String> {
         }
     };
     fs::write(out.join("model.bin"), &blob).map_err(|e| format!("write model.bin: {e}"))?;
-    Ok((kernel, model.arch()))
+    Ok((kernel, sizes, model.arch()))
 }
 
 /// `message` without a leading `path: ` (the caller names the file once).
@@ -217,8 +241,10 @@ fn strip_path(message: &str, path: &Path) -> String {
 }
 
 /// Bytes of RAM the run needs besides the model's arena: the gradient and the adversarial
-/// image (f32 each), the picture's shade levels and the logit gradient.
-const RUN_BYTES: usize = 2 * INPUT * 4 + INPUT + CLASSES * 4;
+/// input (f32 each), the picture's shade levels and the logit gradient.
+fn run_bytes(sizes: &Sizes) -> usize {
+    2 * sizes.input * 4 + sizes.input + sizes.classes * 4
+}
 /// Stack reserve checked by the budget (flip-link gives the stack all RAM below statics).
 /// Measured: the committed CNN's run peaks at 16,320 bytes, reached at start-up while the
 /// network view (3.2 KB: 32 layer slots, whatever the network) is checked and copied, so
@@ -226,9 +252,15 @@ const RUN_BYTES: usize = 2 * INPUT * 4 + INPUT + CLASSES * 4;
 const STACK_RESERVE: usize = 18 * 1024;
 
 /// Fails the build unless a network's arena fits the RAM budget, with the numbers.
-fn check_budget(arena: usize, ram_kib: usize, board_kib: usize) -> Result<(), String> {
+fn check_budget(
+    arena: usize,
+    sizes: &Sizes,
+    ram_kib: usize,
+    board_kib: usize,
+) -> Result<(), String> {
     let arena_bytes = arena * 4;
-    let need = arena_bytes + RUN_BYTES + STACK_RESERVE;
+    let run = run_bytes(sizes);
+    let need = arena_bytes + run + STACK_RESERVE;
     let budget = ram_kib * 1024;
     if need <= budget {
         return Ok(());
@@ -243,15 +275,16 @@ fn check_budget(arena: usize, ram_kib: usize, board_kib: usize) -> Result<(), St
     };
     Err(format!(
         "the network needs {need} bytes of RAM ({arena} f32 of arena = {arena_bytes} bytes, \
-         {RUN_BYTES} bytes of attack buffers, {STACK_RESERVE} bytes of stack reserve), over the \
+         {run} bytes of attack buffers, {STACK_RESERVE} bytes of stack reserve), over the \
          {ram_kib} KiB budget by {} bytes; {hint} choose a network with smaller activations \
          (strided convolutions or pooling early)",
         need - budget
     ))
 }
 
-/// Checks and copies the sample digits.
-fn copy_digits(path: &Path, out: &Path) -> Result<(), String> {
+/// Checks and copies the sample inputs: one per class, of the model's input size.
+fn copy_digits(path: &Path, sizes: &Sizes, out: &Path) -> Result<(), String> {
+    let Sizes { input, classes, .. } = *sizes;
     let bytes = fs::read(path).map_err(|e| {
         format!(
             "cannot read it ({e}). Write the sample digits with \
@@ -259,10 +292,11 @@ fn copy_digits(path: &Path, out: &Path) -> Result<(), String> {
              from the repository root (or point NUDGE_DIGITS at such a file)"
         )
     })?;
-    let want = CLASSES * INPUT * 4;
+    let want = classes * input * 4;
     if bytes.len() != want {
         return Err(format!(
-            "has {} bytes, expected {want} (10 images x 784 little-endian f32)",
+            "has {} bytes, expected {want} ({classes} inputs x {input} little-endian f32, one per \
+             class of the model: `nudge samples --model M` writes them)",
             bytes.len()
         ));
     }
@@ -270,9 +304,9 @@ fn copy_digits(path: &Path, out: &Path) -> Result<(), String> {
         let v = f32::from_le_bytes(chunk.try_into().expect("4 bytes"));
         if !(0.0..=1.0).contains(&v) {
             return Err(format!(
-                "pixel {} of image {} is {v}, expected a value in [0, 1]",
-                k % INPUT,
-                k / INPUT
+                "value {} of input {} is {v}, expected a value in [0, 1]",
+                k % input,
+                k / input
             ));
         }
     }

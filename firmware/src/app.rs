@@ -16,7 +16,7 @@
 //!   (`p0`/`p1`: target probability before/after; `cost`: the whole attack in `unit`s;
 //!   `hash`: FNV-1a 64 of the adversarial image's f32 bits, little-endian)
 //! * `bench calls=… active=… per_step=… macs=… milli_per_mac=…`
-//! * `art-source src=… tgt=… l2=…` and `art …` (28 lines: the original and the least
+//! * `art-source src=… tgt=… l2=…` and `art …` (`ART_HEIGHT` lines: the original and the least
 //!   perturbed successful gradient attack, side by side), `summary …`, `stack peak=… size=…`, `verdict ok`
 
 use embedded_hal::{delay::DelayNs, digital::OutputPin};

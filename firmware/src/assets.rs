@@ -1,6 +1,7 @@
-//! The model and the sample digits, baked into flash by `build.rs`, and the model's kernel:
-//! the fused `Mlp` for a 784-H-10 MLP, the layer kernel (cfg `nudge_network`) for any other
-//! network.
+//! The model and the sample inputs (one per class), baked into flash by `build.rs`, and the
+//! model's kernel: the fused `Mlp` for a D-H-K MLP, the layer kernel (cfg `nudge_network`)
+//! for any other network. The sizes (`INPUT`, `CLASSES`, …) come from the model, in
+//! `model.rs`.
 
 use nudge_core::Error;
 #[cfg(not(nudge_network))]
@@ -12,11 +13,6 @@ use nudge_core::{
 };
 
 include!(concat!(env!("OUT_DIR"), "/model.rs"));
-
-/// Pixels per image.
-pub const INPUT: usize = 28 * 28;
-/// Classes (digits 0–9).
-pub const CLASSES: usize = 10;
 
 /// The firmware's model type.
 #[cfg(not(nudge_network))]
@@ -43,7 +39,7 @@ pub const fn workspace() -> Workspace {
     return NetworkWorkspace::with_arena([0.0; ARENA]);
 }
 
-/// One 28×28 image, row-major, pixel/255.
+/// One input of the model (an image: C×H×W, row-major, pixel/255).
 pub type Image = [f32; INPUT];
 
 /// Bytes aligned for reading as f32 in place.
@@ -69,8 +65,8 @@ pub fn model() -> Result<Model, Error> {
 /// Multiply-accumulates of one input gradient (forward and backward pass) at the input
 /// `workspace` was last run on: `(nominal, executed)`.
 ///
-/// MLP: nominal `2·(H·784 + 10·H)`; executed skips the first layer's backward rows of
-/// inactive hidden units (`H·784 + 2·10·H + active·784`). Network: both are twice the
+/// MLP: nominal `2·(H·D + K·H)`; executed skips the first layer's backward rows of
+/// inactive hidden units (`H·D + 2·K·H + active·D`). Network: both are twice the
 /// forward pass's MACs (every layer's input gradient is needed, the first's included).
 pub fn gradient_macs(model: &Model, workspace: &Workspace) -> (u64, u64) {
     #[cfg(not(nudge_network))]
@@ -99,10 +95,10 @@ pub fn digit_bytes() -> &'static [u8] {
     &DIGITS.0
 }
 
-/// The ten sample digits, viewed in place.
+/// The sample inputs, one per class, viewed in place.
 pub fn digits() -> &'static [Image; CLASSES] {
-    // The build script checked the length (10 × 784 f32) and the struct the alignment.
+    // The build script checked the length (CLASSES × INPUT f32) and the struct the alignment.
     let floats: &[f32] = bytemuck::cast_slice(&DIGITS.0);
     let (images, _) = floats.as_chunks::<INPUT>();
-    images.try_into().expect("build.rs checked: 10 images")
+    images.try_into().expect("build.rs checked: one input per class")
 }

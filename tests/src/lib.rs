@@ -5,6 +5,7 @@
 //! * [`nudge`]: runs the `nudge` binary (built once per test process with the `test` profile,
 //!   the profile `cargo test` itself uses) from the repository root, with `NUDGE_DATA`
 //!   removed so that the default search is what is tested.
+//! * [`colour_data`]: a dataset that is not MNIST's shape, for tests of any-size networks.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -112,5 +113,43 @@ pub fn assert_fails(o: &Output, needles: &[&str]) {
     assert!(!err.contains("panicked"), "panic: {err}");
     for n in needles {
         assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+}
+
+/// A small dataset of another shape and class count than MNIST's, written as `.npy`.
+pub mod colour_data {
+    use std::path::{Path, PathBuf};
+
+    use nudge_core::Shape;
+    use nudge_core::rng::SplitMix64;
+
+    /// Examples.
+    pub const N: usize = 600;
+    /// Three colour channels of 8 × 8.
+    pub const SHAPE: Shape = Shape::new(3, 8, 8);
+    /// Classes.
+    pub const CLASSES: usize = 3;
+
+    /// `N` images whose class `c` (`i mod 3` for image `i`) is the brighter colour channel
+    /// `c`, noisy enough that the channels overlap: learnable, not trivial. Written to `dir`
+    /// as uint8 `x.npy` `[N, 3, 8, 8]` and int64 `y.npy`; returns the two paths.
+    pub fn write_data(dir: &Path) -> (PathBuf, PathBuf) {
+        let mut rng = SplitMix64::new(2026);
+        let mut pixels = Vec::with_capacity(N * SHAPE.len());
+        let mut labels = Vec::with_capacity(N * 8);
+        for i in 0..N {
+            let class = i % CLASSES;
+            for channel in 0..SHAPE.channels {
+                let base = if channel == class { 120.0 } else { 60.0 };
+                for _ in 0..SHAPE.height * SHAPE.width {
+                    pixels.push((base + rng.uniform(-60.0, 60.0)).clamp(0.0, 255.0) as u8);
+                }
+            }
+            labels.extend_from_slice(&(class as i64).to_le_bytes());
+        }
+        let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
+        std::fs::write(&x, nudge_host::npy::bytes("|u1", &[N, 3, 8, 8], &pixels)).unwrap();
+        std::fs::write(&y, nudge_host::npy::bytes("<i8", &[N], &labels)).unwrap();
+        (x, y)
     }
 }

@@ -9,11 +9,13 @@
 //! match exactly: both sides round IEEE f32 the same way and nudge-core fixes the summation
 //! order, so there is no tolerance.
 //!
-//! Two runs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) on its kernel
+//! Three runs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) on its kernel
 //! (the fused `Mlp` for a 784-H-10 MLP, the layer kernel otherwise), and the committed CNN
 //! `models/mnist-cnn.safetensors` on the layer kernel (with the RAM budget it needs, and two
 //! targets per digit to keep QEMU's time short; over the default 24 KiB it must fail to
-//! build, with the numbers). Digits: `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`).
+//! build, with the numbers); and a CNN of another input shape and class count, trained by
+//! the CLI on `.npy` data, within the default budget. Digits: `firmware/assets/digits.f32`
+//! (or `$NUDGE_DIGITS`), or `nudge samples`' for the third.
 //! Each run has its own target directory, so repeats are fast. Tools: `qemu-system-arm`,
 //! `defmt-print`, `flip-link` and the `thumbv7em-none-eabihf` target; a missing one fails
 //! the test with its install command.
@@ -30,9 +32,8 @@ use nudge_core::{
 };
 use nudge_host::model::ModelFile;
 
-/// Pixels per image.
+/// MNIST's sizes, for which the host check of a fused `Mlp` is compiled.
 const INPUT: usize = 28 * 28;
-/// Classes.
 const CLASSES: usize = 10;
 /// The firmware's target.
 const TARGET: &str = "thumbv7em-none-eabihf";
@@ -236,7 +237,8 @@ fn model_blob(path: &Path) -> (Vec<u8>, bool) {
     (blob, false)
 }
 
-fn read_digits(path: &Path) -> Vec<[f32; INPUT]> {
+/// The sample inputs: `classes` of `input` values each.
+fn read_digits(path: &Path, input: usize, classes: usize) -> Vec<Vec<f32>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; write the sample digits with `mkdir -p firmware/assets && cargo run \
@@ -244,14 +246,14 @@ fn read_digits(path: &Path) -> Vec<[f32; INPUT]> {
             path.display()
         )
     });
-    assert_eq!(bytes.len(), CLASSES * INPUT * 4, "{}: size", path.display());
+    assert_eq!(bytes.len(), classes * input * 4, "{}: size", path.display());
     let floats: Vec<f32> =
         bytes.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-    floats.chunks_exact(INPUT).map(|c| c.try_into().unwrap()).collect()
+    floats.chunks_exact(input).map(<[f32]>::to_vec).collect()
 }
 
 /// Recomputes every attack line with nudge-core on `model`; returns how many.
-fn check<M: Classifier<CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) -> usize {
+fn check<M: Classifier<OUT>, const OUT: usize>(model: &M, digits: &[Vec<f32>], log: &Log) -> usize {
     let g = log.config("gradient");
     let gradient = GradientAscent {
         early_stop: EarlyStop::Confidence(g.num("stop_p")),
@@ -262,12 +264,12 @@ fn check<M: Classifier<CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) 
     let every: usize = p.num("every");
 
     let attacks = log.all("attack");
-    let pairs = CLASSES * g.num::<usize>("targets");
+    let pairs = model.classes() * g.num::<usize>("targets");
     let expected = pairs + pairs.div_ceil(every);
     assert_eq!(attacks.len(), expected, "number of attack lines");
 
     let mut scratch = AttackScratch::<_, Vec<f32>>::for_model(model);
-    let mut adversarial = [0.0f32; INPUT];
+    let mut adversarial = vec![0.0f32; model.input_len()];
     for line in attacks {
         let (method, src, tgt) =
             (line.str("method"), line.num::<usize>("src"), line.num::<usize>("tgt"));
@@ -311,7 +313,10 @@ fn check<M: Classifier<CLASSES>>(model: &M, digits: &[[f32; INPUT]], log: &Log) 
 /// log.
 fn agree(build: &Build<'_>) -> (usize, Log) {
     let (blob, mlp) = model_blob(build.model);
-    let digits = read_digits(build.digits);
+    let file = ModelFile::load(build.model).unwrap_or_else(|e| panic!("{e}"));
+    let network = file.model.network().expect("network");
+    let (input, classes) = (network.input_len(), network.classes());
+    let digits = read_digits(build.digits, input, classes);
 
     let text = run_firmware(&build.elf());
     let log = Log::parse(&text);
@@ -325,7 +330,7 @@ fn agree(build: &Build<'_>) -> (usize, Log) {
 
     let floats: Vec<f32> =
         blob.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-    let checked = if mlp {
+    let checked = if mlp && (input, classes) == (INPUT, CLASSES) {
         let hidden: usize = boot.num("hidden");
         match hidden {
             16 => check(&Mlp::<INPUT, 16, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
@@ -335,10 +340,13 @@ fn agree(build: &Build<'_>) -> (usize, Log) {
             256 => check(&Mlp::<INPUT, 256, CLASSES>::from_slice(&floats).unwrap(), &digits, &log),
             h => panic!("no host check compiled for hidden width {h}"),
         }
+    } else if mlp {
+        // Another MLP: the layer kernel gives the fused kernel's bits (nudge-core's tests).
+        check(&network.classifier::<Vec<f32>, 256>().expect("classifier"), &digits, &log)
     } else {
         let network = Network::from_bytes(&blob).expect("network blob");
         assert_eq!(boot.num::<usize>("arena"), network.arena_len(), "arena");
-        let classifier = network.classifier::<Vec<f32>, CLASSES>().expect("classifier");
+        let classifier = network.classifier::<Vec<f32>, 256>().expect("classifier");
         check(&classifier, &digits, &log)
     };
     (checked, log)
@@ -390,5 +398,44 @@ fn the_committed_cnn_runs_on_the_firmware_bit_for_bit_and_its_budget_is_checked(
         "{checked} attacks agree bit for bit ({}), stack peak {} bytes",
         log.one("boot").str("arch"),
         stack.str("peak")
+    );
+}
+
+#[test]
+fn a_network_of_another_input_shape_and_class_count_runs_within_the_budget_bit_for_bit() {
+    require_tools();
+    // A CNN on 3-channel 8 × 8 inputs of 3 classes, trained here by `nudge train`, with
+    // its sample inputs from `nudge samples`: sizes the firmware learns from the model.
+    let tmp = tempfile::tempdir().unwrap();
+    let (x, y) = nudge_tests::colour_data::write_data(tmp.path());
+    let model = tmp.path().join("rgb.safetensors");
+    let data = ["--inputs", x.to_str().unwrap(), "--labels", y.to_str().unwrap()];
+    let mut args = vec!["train", "--arch", "conv4k3,relu,maxpool2,dense3", "--epochs", "3"];
+    args.extend(["--validation", "100", "--shift", "0", "--out", model.to_str().unwrap()]);
+    args.extend(data);
+    let o = nudge_tests::nudge(&args);
+    assert!(o.status.success(), "{}", nudge_tests::stderr(&o));
+    let mut args = vec!["samples", "--model", model.to_str().unwrap()];
+    args.extend(["--out", tmp.path().to_str().unwrap()]);
+    args.extend(data);
+    let o = nudge_tests::nudge(&args);
+    assert!(o.status.success(), "{}", nudge_tests::stderr(&o));
+    let digits = tmp.path().join("digits.f32");
+    let build = Build {
+        model: &model,
+        digits: &digits,
+        ram_kib: None,
+        targets: None,
+        target_dir: "target/agreement-rgb",
+    };
+    let (checked, log) = agree(&build);
+    // 3 inputs x 2 other classes by gradient ascent, and PGD on every `every`-th pair.
+    let every: usize = log.config("pgd_linf").num("every");
+    assert_eq!(checked, 6 + 6usize.div_ceil(every));
+    assert!(log.all("art").len() >= 8, "the picture has the inputs' 8 rows");
+    println!(
+        "{checked} attacks agree bit for bit ({}), stack peak {} bytes",
+        log.one("boot").str("arch"),
+        log.one("stack").str("peak")
     );
 }

@@ -3,39 +3,13 @@
 //! evaluated, attacked, reported on, sampled and differentiated — each result checked
 //! independently of the command that made it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use nudge_core::rng::SplitMix64;
-use nudge_core::{Classifier, Shape};
+use nudge_core::Classifier;
 use nudge_host::model::ModelFile;
 use nudge_tests::{assert_fails, nudge, stderr};
 
-const N: usize = 600;
-const SHAPE: Shape = Shape::new(3, 8, 8);
-const CLASSES: usize = 3;
-
-/// `N` images whose class `c` is the brighter colour channel `c`, noisy enough that the
-/// other channels overlap: learnable, not trivial. Written as uint8 `[N, 3, 8, 8]` and
-/// int64 labels; returns the two paths.
-fn write_data(dir: &Path) -> (PathBuf, PathBuf) {
-    let mut rng = SplitMix64::new(2026);
-    let mut pixels = Vec::with_capacity(N * SHAPE.len());
-    let mut labels = Vec::with_capacity(N * 8);
-    for i in 0..N {
-        let class = i % CLASSES;
-        for channel in 0..SHAPE.channels {
-            let base = if channel == class { 120.0 } else { 60.0 };
-            for _ in 0..SHAPE.height * SHAPE.width {
-                pixels.push((base + rng.uniform(-60.0, 60.0)).clamp(0.0, 255.0) as u8);
-            }
-        }
-        labels.extend_from_slice(&(class as i64).to_le_bytes());
-    }
-    let (x, y) = (dir.join("x.npy"), dir.join("y.npy"));
-    std::fs::write(&x, nudge_host::npy::bytes("|u1", &[N, 3, 8, 8], &pixels)).unwrap();
-    std::fs::write(&y, nudge_host::npy::bytes("<i8", &[N], &labels)).unwrap();
-    (x, y)
-}
+use nudge_tests::colour_data::{CLASSES, N, SHAPE, write_data};
 
 fn run_json(args: &[&str]) -> serde_json::Value {
     let o = nudge(args);
