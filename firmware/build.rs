@@ -217,9 +217,19 @@ fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, Sizes, String), Str
     let sizes = Sizes { input, classes, height, width };
     let params: &[u8] = bytemuck::cast_slice(model.params());
     let (kernel, blob) = match model.layers() {
+        // A D-H-K MLP, also behind a Flatten (an `nn.Flatten()` first, as ONNX exports it):
+        // the same parameters, on the fused kernel.
         [LayerSpec::Dense { outputs }, LayerSpec::Relu, LayerSpec::Dense { .. }]
             if model.input().is_flat() =>
         {
+            (Kernel::Mlp { hidden: *outputs }, params.to_vec())
+        }
+        [
+            LayerSpec::Flatten,
+            LayerSpec::Dense { outputs },
+            LayerSpec::Relu,
+            LayerSpec::Dense { .. },
+        ] => {
             // Mlp's blob: fc1.weight, fc1.bias, fc2.weight, fc2.bias, row-major.
             (Kernel::Mlp { hidden: *outputs }, params.to_vec())
         }

@@ -13,6 +13,7 @@
 //! | [`train`] | deterministic data-parallel training (Adam or SGD) |
 //! | [`attack`] | attack settings, single runs and the class-pair experiment |
 //! | [`npy`] | NumPy `.npy` files of float32 arrays |
+//! | [`onnx`] | ONNX models of sequential networks, imported as nudge models |
 //! | [`render`] | PNG and terminal pictures of digits and perturbations |
 //! | [`toy`] | the seed's logistic-regression exercise (2.A–2.C) |
 //!
@@ -40,6 +41,7 @@ pub mod labelled;
 pub mod model;
 #[cfg(feature = "cli")]
 pub mod npy;
+pub mod onnx;
 #[cfg(feature = "cli")]
 pub mod render;
 #[cfg(feature = "cli")]

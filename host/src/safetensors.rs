@@ -63,6 +63,14 @@ fn non_negative_ints(value: Option<&Value>) -> Option<Vec<usize>> {
     value?.as_array()?.iter().map(|v| v.as_u64().and_then(|n| usize::try_from(n).ok())).collect()
 }
 
+/// Whether `bytes` start like a safetensors file: a little-endian header length that fits,
+/// then `{`.
+pub fn looks_like(bytes: &[u8]) -> bool {
+    let Some((len, rest)) = bytes.split_first_chunk::<8>() else { return false };
+    let len = u64::from_le_bytes(*len);
+    len > 0 && len <= rest.len() as u64 && rest.first() == Some(&b'{')
+}
+
 /// Parses safetensors bytes; `path` is used in messages.
 pub fn parse(bytes: &[u8], path: &Path) -> Result<SafeTensors> {
     let bad = |problem: String| Error::model(path, problem);

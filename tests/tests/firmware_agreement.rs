@@ -226,8 +226,11 @@ fn model_blob(path: &Path) -> (Vec<u8>, bool) {
     let file = ModelFile::load(path).unwrap_or_else(|e| panic!("{e}"));
     let model = &file.model;
     let params = model.params().iter().flat_map(|v| v.to_le_bytes());
-    if matches!(model.layers(), [LayerSpec::Dense { .. }, LayerSpec::Relu, LayerSpec::Dense { .. }])
-    {
+    let layers = match model.layers() {
+        [LayerSpec::Flatten, rest @ ..] => rest,
+        all => all,
+    };
+    if matches!(layers, [LayerSpec::Dense { .. }, LayerSpec::Relu, LayerSpec::Dense { .. }]) {
         return (params.collect(), true);
     }
     let network = model.network().expect("network");
@@ -438,4 +441,23 @@ fn a_network_of_another_input_shape_and_class_count_runs_within_the_budget_bit_f
         log.one("boot").str("arch"),
         log.one("stack").str("peak")
     );
+}
+
+#[test]
+fn an_onnx_model_is_flashed_as_it_is_and_agrees_bit_for_bit() {
+    require_tools();
+    // The PyTorch-shaped ONNX MLP fixture (Flatten, Gemm, Relu, Gemm): the build script
+    // imports it like `nudge eval` does and runs it on the fused MLP kernel.
+    let model = repo().join("tests/fixtures/onnx-mlp.onnx");
+    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
+    let build = Build {
+        model: &model,
+        digits: &digits,
+        ram_kib: None,
+        targets: Some(3),
+        target_dir: "target/agreement-onnx",
+    };
+    let (checked, log) = agree(&build);
+    assert_eq!(log.one("boot").str("kernel"), "mlp");
+    println!("{checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
 }

@@ -12,7 +12,7 @@ use nudge_host::{arch, checkpoint, fsutil, safetensors};
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The model to convert (safetensors).
+    /// The model to convert: safetensors or ONNX.
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// The layers, for a checkpoint without nudge's metadata (`nn.Sequential`'s
@@ -36,8 +36,7 @@ pub fn run(a: &ConvertArgs) -> anyhow::Result<()> {
     fsutil::check_writable(&a.out, a.force)?;
     let (model, tensors, mut metadata) = match &a.arch {
         None => {
-            let file = ModelFile::load(&a.model)?;
-            let names = file.model.tensor_names().into_iter().map(|(n, _)| n).collect();
+            let (file, names) = ModelFile::parse_with_sources(&fsutil::read(&a.model)?, &a.model)?;
             (file.model, names, file.metadata)
         }
         Some(spec) => {

@@ -1,0 +1,226 @@
+//! ONNX models load as nudge networks and compute what ONNX Runtime computes.
+//!
+//! Fixtures: `tests/fixtures/make_onnx_fixtures.py` wrote three ONNX files shaped like
+//! `torch.onnx.export`'s graphs (an MLP trained in numpy, nudge's committed CNN, and a small
+//! network with every other supported form) and ONNX Runtime's logits and test accuracy.
+//! Broken files are made here by editing the fixtures with the same protobuf types the
+//! importer reads.
+
+use std::path::{Path, PathBuf};
+
+use nudge_core::Classifier;
+use nudge_host::model::ModelFile;
+use nudge_tests::{assert_fails, fixture, nudge, require_data, stderr};
+use onnx_protobuf::{AttributeProto, Message, ModelProto, attribute_proto::AttributeType};
+
+/// Absolute and relative tolerance of f32 logits against ONNX Runtime's f32 logits (the
+/// summation orders differ).
+const ATOL: f64 = 1e-5;
+const RTOL: f64 = 1e-5;
+
+fn expected() -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(fixture("onnx-fixtures.expected.json")).unwrap()).unwrap()
+}
+
+/// `file`'s logits at each of `inputs` equal `logits` within the tolerance.
+fn assert_logits(file: &ModelFile, inputs: &[&[f32]], logits: &serde_json::Value) {
+    let model = file.model.classifier("fixture").unwrap();
+    let mut ws = model.workspace();
+    for (i, x) in inputs.iter().enumerate() {
+        let got = model.predict(x, &mut ws).unwrap();
+        let want = logits[i].as_array().unwrap();
+        assert_eq!(got.logits().len(), want.len(), "input {i}: classes");
+        for (k, (&g, w)) in got.logits().iter().zip(want).enumerate() {
+            let (g, w) = (f64::from(g), w.as_f64().unwrap());
+            let delta = (g - w).abs();
+            assert!(delta <= ATOL + RTOL * w.abs(), "input {i} logit {k}: nudge {g}, ORT {w}");
+        }
+    }
+}
+
+#[test]
+fn pytorch_shaped_mlp_and_cnn_predict_and_score_like_onnx_runtime() {
+    let Some(dir) = require_data() else { return };
+    let expected = expected();
+    let test = nudge_host::data::load_test(&dir).unwrap();
+    let count = expected["count"].as_u64().unwrap() as usize;
+    let inputs: Vec<&[f32]> = (0..count).map(|i| test.input(i).unwrap()).collect();
+    for (name, arch) in [
+        ("mlp", "flatten,dense16,relu,dense10"),
+        ("cnn", "conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,flatten,dense10"),
+    ] {
+        let e = &expected[name];
+        let path = fixture(e["file"].as_str().unwrap());
+        let file = ModelFile::load(&path).unwrap();
+        assert_eq!(file.model.arch(), arch, "{name}");
+        assert_logits(&file, &inputs, &e["logits"]);
+        // Test accuracy: the same count as the runtime's on all 10,000 images.
+        let o = nudge(&["eval", "--model", path.to_str().unwrap(), "--json"]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(j["correct"], e["test_correct"], "{name}: correct test images");
+        assert_eq!(j["total"], e["test_total"]);
+    }
+    // The CNN fixture is nudge's committed CNN: the import copies its weights exactly.
+    let imported = ModelFile::load(&fixture("onnx-cnn.onnx")).unwrap();
+    let committed = ModelFile::load(&nudge_tests::repo().join("models/mnist-cnn.safetensors"));
+    let committed = committed.unwrap();
+    assert_eq!(imported.model.input(), committed.model.input());
+    let bits = |m: &ModelFile| m.model.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&imported), bits(&committed));
+}
+
+#[test]
+fn every_supported_form_computes_like_onnx_runtime() {
+    // Conv (stride 2, padding 1, no bias), AveragePool, Dropout, Reshape to a Constant
+    // shape, MatMul + Add, Gemm (transB = 0, alpha, beta, typed float_data), final Softmax.
+    let expected = expected();
+    let e = &expected["ops"];
+    let file = ModelFile::load(&fixture("onnx-ops.onnx")).unwrap();
+    assert_eq!(file.model.arch(), "conv3k3s2p1,relu,avgpool2s1,flatten,dense5,relu,dense4");
+    let inputs: Vec<Vec<f32>> = e["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| flatten(x).into_iter().map(|v| v as f32).collect())
+        .collect();
+    let refs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+    assert_logits(&file, &refs, &e["logits"]);
+}
+
+/// The numbers of a nested JSON array, in order.
+fn flatten(v: &serde_json::Value) -> Vec<f64> {
+    match v {
+        serde_json::Value::Array(items) => items.iter().flat_map(flatten).collect(),
+        other => vec![other.as_f64().unwrap()],
+    }
+}
+
+#[test]
+fn an_onnx_model_converts_attacks_and_is_found_by_content() {
+    let Some(_) = require_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    // By content: the file's name says nothing.
+    let renamed = tmp.path().join("model.bin");
+    std::fs::copy(fixture("onnx-cnn.onnx"), &renamed).unwrap();
+    let o2 = nudge(&[
+        "attack",
+        "--model",
+        renamed.to_str().unwrap(),
+        "--index",
+        "0",
+        "--target-class",
+        "3",
+        "--method",
+        "pgd",
+        "--eps",
+        "0.3",
+        "--json",
+    ]);
+    assert!(o2.status.success(), "{}", stderr(&o2));
+    let j: serde_json::Value = serde_json::from_slice(&o2.stdout).unwrap();
+    assert_eq!((j["success"].as_bool(), j["final_class"].as_u64()), (Some(true), Some(3)));
+    // `convert` writes nudge's own file, with the same parameters, and names the sources.
+    let out = tmp.path().join("cnn.safetensors");
+    let o =
+        nudge(&["convert", "--model", renamed.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = String::from_utf8_lossy(&o.stdout);
+    assert!(table.contains("0.weight, 0.bias") && table.contains("7.weight, 7.bias"), "{table}");
+    let (a, b) = (ModelFile::load(&renamed).unwrap(), ModelFile::load(&out).unwrap());
+    assert_eq!(a.model, b.model);
+}
+
+/// The ops fixture, edited by `edit`, written to `dir/name`.
+fn edited(dir: &Path, name: &str, edit: impl FnOnce(&mut ModelProto)) -> PathBuf {
+    let bytes = std::fs::read(fixture("onnx-ops.onnx")).unwrap();
+    let mut model = ModelProto::parse_from_bytes(&bytes).unwrap();
+    edit(&mut model);
+    let path = dir.join(name);
+    std::fs::write(&path, model.write_to_bytes().unwrap()).unwrap();
+    path
+}
+
+fn int_attribute(name: &str, value: i64) -> AttributeProto {
+    let mut a = AttributeProto::new();
+    a.name = name.into();
+    a.type_ = AttributeType::INT.into();
+    a.i = value;
+    a
+}
+
+fn node_mut<'m>(m: &'m mut ModelProto, op: &str) -> &'m mut onnx_protobuf::NodeProto {
+    m.graph.as_mut().unwrap().node.iter_mut().find(|n| n.op_type == op).unwrap()
+}
+
+#[test]
+fn unsupported_graphs_are_refused_in_one_line_naming_the_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let cases: Vec<(PathBuf, &[&str])> = vec![
+        (
+            edited(dir, "group.onnx", |m| {
+                node_mut(m, "Conv").attribute.push(int_attribute("group", 3))
+            }),
+            &["/conv/Conv", "group"],
+        ),
+        (
+            edited(dir, "dilation.onnx", |m| {
+                let mut a = int_attribute("dilations", 0);
+                a.type_ = AttributeType::INTS.into();
+                a.ints = vec![2, 2];
+                node_mut(m, "Conv").attribute.push(a);
+            }),
+            &["/conv/Conv", "dilations"],
+        ),
+        (
+            edited(dir, "op.onnx", |m| node_mut(m, "Relu").op_type = "Sigmoid".into()),
+            &["/relu1/Relu", "op Sigmoid is not supported"],
+        ),
+        (
+            edited(dir, "branch.onnx", |m| {
+                let add = node_mut(m, "Add");
+                add.input[0] = "/flat".into();
+            }),
+            &["/fc/Add", "takes `/flat`", "only a chain of layers"],
+        ),
+        (
+            edited(dir, "int.onnx", |m| {
+                let g = m.graph.as_mut().unwrap();
+                let w = g.initializer.iter_mut().find(|t| t.name == "mm.weight").unwrap();
+                w.data_type = onnx_protobuf::tensor_proto::DataType::INT32 as i32;
+            }),
+            &["/fc/MatMul", "mm.weight", "not float32"],
+        ),
+        (
+            edited(dir, "dynamic.onnx", |m| {
+                let input = &mut m.graph.as_mut().unwrap().input[0];
+                let t = match input.type_.as_mut().unwrap().value.as_mut().unwrap() {
+                    onnx_protobuf::type_proto::Value::TensorType(t) => t,
+                    _ => unreachable!(),
+                };
+                let dim = &mut t.shape.as_mut().unwrap().dim[2];
+                dim.value = Some(onnx_protobuf::tensor_shape_proto::dimension::Value::DimParam(
+                    "height".into(),
+                ));
+            }),
+            &["input", "[?, 2, ?, 7]"],
+        ),
+        (
+            edited(dir, "softmax.onnx", |m| {
+                let g = m.graph.as_mut().unwrap();
+                let relu = g.node.iter().position(|n| n.op_type == "Relu").unwrap();
+                g.node[relu].op_type = "Softmax".into();
+            }),
+            &["/relu1/Relu", "only as the last node"],
+        ),
+    ];
+    for (path, needles) in cases {
+        let o = nudge(&["eval", "--model", path.to_str().unwrap()]);
+        assert_fails(&o, &[&[path.to_str().unwrap()], needles].concat());
+    }
+    // Not a model at all, named .onnx: ONNX's own error.
+    let junk = dir.join("junk.onnx");
+    std::fs::write(&junk, b"\x0a\x05hello").unwrap();
+    assert_fails(&nudge(&["eval", "--model", junk.to_str().unwrap()]), &["junk.onnx", "ONNX"]);
+}
