@@ -34,6 +34,10 @@ pub struct Matched {
     pub tensors: Vec<String>,
 }
 
+/// What an importer lists as the source of a layer's bias when the file has no bias tensor
+/// (the bias is zero).
+pub const ZERO_BIAS: &str = "(zero bias)";
+
 /// The model of `layers` on `input` with its weights from `st`, matched as the
 /// [module docs](self) say. Errors name `path`.
 pub fn read(

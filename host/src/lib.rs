@@ -14,6 +14,7 @@
 //! | [`attack`] | attack settings, single runs and the class-pair experiment |
 //! | [`npy`] | NumPy `.npy` files of float32 arrays |
 //! | [`onnx`] | ONNX models of sequential networks, imported as nudge models |
+//! | [`tflite`] | float32 TFLite models of sequential networks, imported as nudge models |
 //! | [`render`] | PNG and terminal pictures of digits and perturbations |
 //! | [`toy`] | the seed's logistic-regression exercise (2.A–2.C) |
 //!
@@ -21,7 +22,9 @@
 //!
 //! Feature `cli` (default) brings everything but the model-file format ([`safetensors`],
 //! [`arch`], [`model`], [`fsutil`]); without it the library fits in a build script.
-#![forbid(unsafe_code)]
+// `deny`, not `forbid`: the generated TFLite readers (`tflite::schema`) are planus code
+// with `unsafe impl`s, allowed on that one module; everything written here has none.
+#![deny(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod arch;
@@ -36,6 +39,7 @@ pub mod fetch;
 pub mod fsutil;
 #[cfg(feature = "cli")]
 pub mod idx;
+mod import;
 #[cfg(feature = "cli")]
 pub mod labelled;
 pub mod model;
@@ -47,6 +51,7 @@ pub mod render;
 #[cfg(feature = "cli")]
 pub mod report;
 pub mod safetensors;
+pub mod tflite;
 #[cfg(feature = "cli")]
 pub mod toy;
 #[cfg(feature = "cli")]

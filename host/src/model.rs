@@ -319,9 +319,9 @@ pub struct ModelFile {
 }
 
 impl ModelFile {
-    /// Parses model bytes, by their content: safetensors (nudge's own, or a PyTorch MLP), or
-    /// ONNX ([`crate::onnx`]); `path` is used in messages (and its `.onnx` extension picks
-    /// ONNX's error for a file that is neither).
+    /// Parses model bytes, by their content: safetensors (nudge's own, or a PyTorch MLP),
+    /// ONNX ([`crate::onnx`]) or TFLite ([`crate::tflite`]); `path` is used in messages (and
+    /// an `.onnx` or `.tflite` extension picks that format's error for a file that is none).
     pub fn parse(bytes: &[u8], path: &Path) -> Result<Self> {
         Self::parse_with_sources(bytes, path).map(|(file, _)| file)
     }
@@ -329,14 +329,14 @@ impl ModelFile {
     /// [`parse`](Self::parse), with the names of the tensors the parameters came from, in
     /// parameter order (weight, bias, …): the file's own names.
     pub fn parse_with_sources(bytes: &[u8], path: &Path) -> Result<(Self, Vec<String>)> {
-        if bytes.get(4..8) == Some(b"TFL3") {
-            return Err(Error::model(
-                path,
-                "a TFLite model: not supported yet (convert it to ONNX)",
-            ));
+        let named = |ext: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(ext));
+        if crate::tflite::looks_like_tflite(bytes) || named("tflite") {
+            let imported = crate::tflite::read(bytes, path)?;
+            let metadata = BTreeMap::from([("format".to_string(), "tflite".to_string())]);
+            return Ok((ModelFile { model: imported.model, metadata }, imported.tensors));
         }
-        let onnx_named = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("onnx"));
-        if !safetensors::looks_like(bytes) && (onnx_named || crate::onnx::looks_like_onnx(bytes)) {
+        if !safetensors::looks_like(bytes) && (named("onnx") || crate::onnx::looks_like_onnx(bytes))
+        {
             let imported = crate::onnx::read(bytes, path)?;
             let metadata = BTreeMap::from([("format".to_string(), "onnx".to_string())]);
             return Ok((ModelFile { model: imported.model, metadata }, imported.tensors));

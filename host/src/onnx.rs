@@ -32,9 +32,9 @@ use onnx_protobuf::{
 };
 use protobuf::Enum;
 
-use crate::checkpoint::Matched;
+use crate::checkpoint::{Matched, ZERO_BIAS};
 use crate::error::{Error, Result};
-use crate::model::Model;
+use crate::import::LayerChain;
 
 /// Whether `bytes` decode as an ONNX model with a graph (what [`read`] needs first).
 pub fn looks_like_onnx(bytes: &[u8]) -> bool {
@@ -56,13 +56,10 @@ struct Importer<'g> {
     graph: &'g GraphProto,
     /// Initializers and `Constant` outputs, by name.
     constants: HashMap<&'g str, &'g TensorProto>,
-    input: Shape,
-    /// The tensor the next node must take, and its shape.
+    /// The tensor the next node must take.
     current: &'g str,
-    shape: Shape,
-    layers: Vec<LayerSpec>,
-    params: Vec<f32>,
-    tensors: Vec<String>,
+    /// The network so far.
+    chain: LayerChain,
 }
 
 impl<'g> Importer<'g> {
@@ -88,12 +85,8 @@ impl<'g> Importer<'g> {
         Ok(Importer {
             graph,
             constants,
-            input: shape,
             current: input.name.as_str(),
-            shape,
-            layers: Vec::new(),
-            params: Vec::new(),
-            tensors: Vec::new(),
+            chain: LayerChain::new(shape),
         })
     }
 
@@ -130,9 +123,7 @@ impl<'g> Importer<'g> {
                 self.current
             ));
         }
-        let model = Model::new(self.input, self.layers, self.params)
-            .map_err(|e| format!("the imported layers do not form a network: {e}"))?;
-        Ok(Matched { model, tensors: self.tensors })
+        self.chain.finish()
     }
 
     /// Adds the layer of `node` (with the `Add` that follows a `MatMul`).
@@ -179,11 +170,11 @@ impl<'g> Importer<'g> {
                 attrs.only(&["allowzero"])?;
                 let target = node.input.get(1).map_or("", String::as_str);
                 let dims = self.ints(target, &what)?;
-                let n = i64::try_from(self.shape.len()).unwrap_or(-1);
+                let n = i64::try_from(self.chain.shape().len()).unwrap_or(-1);
                 if !matches!(dims.as_slice(), [1 | -1, d] if *d == -1 || *d == n) {
                     return Err(format!(
                         "{what}: a reshape to {dims:?} is not supported (only flattening a {} input to [N, {n}])",
-                        crate::arch::format_shape(self.shape)
+                        crate::arch::format_shape(self.chain.shape())
                     ));
                 }
                 self.push(LayerSpec::Flatten, &what)
@@ -211,15 +202,15 @@ impl<'g> Importer<'g> {
         beta: f32,
     ) -> std::result::Result<(), String> {
         let what = describe(node);
-        if !self.shape.is_flat() {
+        if !self.chain.shape().is_flat() {
             return Err(format!(
                 "{what}: takes a {} tensor; flatten it first (Flatten or Reshape)",
-                crate::arch::format_shape(self.shape)
+                crate::arch::format_shape(self.chain.shape())
             ));
         }
         let name = node.input.get(1).map_or("", String::as_str);
         let (dims, values) = self.floats(name, &what)?;
-        let n_in = self.shape.len();
+        let n_in = self.chain.shape().len();
         let outputs = match (dims.as_slice(), trans_b) {
             ([o, i], true) if *i == n_in => *o,
             ([i, o], false) if *i == n_in => *o,
@@ -250,11 +241,9 @@ impl<'g> Importer<'g> {
                 bvalues.iter().map(|&v| if beta == 1.0 { v } else { beta * v }).collect()
             }
         };
-        self.params.extend(weight);
-        self.params.extend(bias);
-        self.tensors.push(name.to_string());
-        self.tensors.push(bias_name.unwrap_or(ZERO_BIAS).to_string());
-        self.push(LayerSpec::Dense { outputs }, &what)
+        let layer = LayerSpec::Dense { outputs };
+        let bias = (bias_name.unwrap_or(ZERO_BIAS), bias);
+        self.chain.push_with_params(layer, (name, weight), bias, &what)
     }
 
     fn conv(
@@ -274,10 +263,10 @@ impl<'g> Importer<'g> {
                 "{what}: weight `{name}` has shape {dims:?}; only 2-D convolutions are supported"
             ));
         };
-        if in_channels != self.shape.channels {
+        if in_channels != self.chain.shape().channels {
             return Err(format!(
                 "{what}: weight `{name}` takes {in_channels} channels; its input is {}",
-                crate::arch::format_shape(self.shape)
+                crate::arch::format_shape(self.chain.shape())
             ));
         }
         let kernel = attrs.pair("kernel_shape", [kh, kw])?;
@@ -301,12 +290,10 @@ impl<'g> Importer<'g> {
                 bvalues
             }
         };
-        self.params.extend_from_slice(&values);
-        self.params.extend(bias);
-        self.tensors.push(name.to_string());
-        self.tensors.push(bias_name.unwrap_or(ZERO_BIAS).to_string());
         let window = Window { kernel, stride };
-        self.push(LayerSpec::Conv2d { out_channels, window, padding }, what)
+        let layer = LayerSpec::Conv2d { out_channels, window, padding };
+        let bias = (bias_name.unwrap_or(ZERO_BIAS), bias);
+        self.chain.push_with_params(layer, (name, values), bias, what)
     }
 
     fn pool(
@@ -342,12 +329,7 @@ impl<'g> Importer<'g> {
 
     /// Appends `layer`, checking that it takes the current shape.
     fn push(&mut self, layer: LayerSpec, what: &str) -> std::result::Result<(), String> {
-        let (shape, _, _) = layer.output_shape(self.shape).map_err(|e| {
-            format!("{what}: {e} (input {})", crate::arch::format_shape(self.shape))
-        })?;
-        self.shape = shape;
-        self.layers.push(layer);
-        Ok(())
+        self.chain.push(layer, what)
     }
 
     /// A float32 constant: its dims and values.
@@ -562,6 +544,3 @@ fn describe(node: &NodeProto) -> String {
     };
     format!("node `{name}` ({})", node.op_type)
 }
-
-/// What the layer table shows for a layer without a bias tensor.
-const ZERO_BIAS: &str = "(zero bias)";

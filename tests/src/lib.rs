@@ -6,6 +6,7 @@
 //!   the profile `cargo test` itself uses) from the repository root, with `NUDGE_DATA`
 //!   removed so that the default search is what is tested.
 //! * [`colour_data`]: a dataset that is not MNIST's shape, for tests of any-size networks.
+//! * [`imported`]: what the ONNX and TFLite import tests check alike.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -113,6 +114,107 @@ pub fn assert_fails(o: &Output, needles: &[&str]) {
     assert!(!err.contains("panicked"), "panic: {err}");
     for n in needles {
         assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+}
+
+/// What the ONNX and TFLite import tests check alike, against the framework's runtime.
+pub mod imported {
+    use std::path::Path;
+
+    use nudge_core::Classifier;
+    use nudge_host::model::ModelFile;
+
+    use super::{fixture, nudge, stderr};
+
+    /// Absolute and relative tolerance of nudge's f32 logits against a runtime's f32
+    /// logits (the summation orders differ).
+    pub const ATOL: f64 = 1e-5;
+    /// See [`ATOL`].
+    pub const RTOL: f64 = 1e-5;
+
+    /// The fixture `name` (JSON written by a fixture script).
+    pub fn expected(name: &str) -> serde_json::Value {
+        let bytes = std::fs::read(fixture(name)).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    /// `file`'s logits at each of `inputs` equal `runtime`'s `logits` within the tolerance.
+    pub fn assert_logits(
+        file: &ModelFile,
+        inputs: &[&[f32]],
+        logits: &serde_json::Value,
+        runtime: &str,
+    ) {
+        let model = file.model.classifier("fixture").unwrap();
+        let mut ws = model.workspace();
+        for (i, x) in inputs.iter().enumerate() {
+            let got = model.predict(x, &mut ws).unwrap();
+            let want = logits[i].as_array().unwrap();
+            assert_eq!(got.logits().len(), want.len(), "input {i}: classes");
+            for (k, (&g, w)) in got.logits().iter().zip(want).enumerate() {
+                let (g, w) = (f64::from(g), w.as_f64().unwrap());
+                let delta = (g - w).abs();
+                assert!(
+                    delta <= ATOL + RTOL * w.abs(),
+                    "input {i} logit {k}: nudge {g}, {runtime} {w}"
+                );
+            }
+        }
+    }
+
+    /// Each MNIST model `(name, arch)` of the fixture JSON `expected` has that layer list,
+    /// `runtime`'s logits on the first `count` test images, and `runtime`'s correct count
+    /// on all 10,000 (by `nudge eval`). `data` is the MNIST directory.
+    pub fn assert_mnist_models(
+        data: &Path,
+        expected: &serde_json::Value,
+        models: &[(&str, &str)],
+        runtime: &str,
+    ) {
+        let test = nudge_host::data::load_test(data).unwrap();
+        let count = expected["count"].as_u64().unwrap() as usize;
+        let inputs: Vec<&[f32]> = (0..count).map(|i| test.input(i).unwrap()).collect();
+        for &(name, arch) in models {
+            let e = &expected[name];
+            let path = fixture(e["file"].as_str().unwrap());
+            let file = ModelFile::load(&path).unwrap();
+            assert_eq!(file.model.arch(), arch, "{name}");
+            assert_logits(&file, &inputs, &e["logits"], runtime);
+            let o = nudge(&["eval", "--model", path.to_str().unwrap(), "--json"]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+            assert_eq!(j["correct"], e["test_correct"], "{name}: correct test images");
+            assert_eq!(j["total"], e["test_total"]);
+        }
+    }
+
+    /// A PGD attack on the MNIST model `model` turns test image 0 into a 3; `nudge convert`
+    /// writes nudge's own file of the same network into `dir`. Returns convert's layer table.
+    pub fn assert_attacks_and_converts(model: &Path, dir: &Path) -> String {
+        let path = model.to_str().unwrap();
+        let o = nudge(&[
+            "attack",
+            "--model",
+            path,
+            "--index",
+            "0",
+            "--target-class",
+            "3",
+            "--method",
+            "pgd",
+            "--eps",
+            "0.3",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!((j["success"].as_bool(), j["final_class"].as_u64()), (Some(true), Some(3)));
+        let out = dir.join("converted.safetensors");
+        let o = nudge(&["convert", "--model", path, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let (a, b) = (ModelFile::load(model).unwrap(), ModelFile::load(&out).unwrap());
+        assert_eq!(a.model, b.model);
+        String::from_utf8_lossy(&o.stdout).into_owned()
     }
 }
 

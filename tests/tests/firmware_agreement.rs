@@ -9,13 +9,14 @@
 //! match exactly: both sides round IEEE f32 the same way and nudge-core fixes the summation
 //! order, so there is no tolerance.
 //!
-//! Three runs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) on its kernel
+//! The runs: the model `models/mnist-mlp-h64.safetensors` (or `$NUDGE_MODEL`) on its kernel
 //! (the fused `Mlp` for a 784-H-10 MLP, the layer kernel otherwise), and the committed CNN
 //! `models/mnist-cnn.safetensors` on the layer kernel (with the RAM budget it needs, and two
 //! targets per digit to keep QEMU's time short; over the default 24 KiB it must fail to
 //! build, with the numbers); and a CNN of another input shape and class count, trained by
-//! the CLI on `.npy` data, within the default budget. Digits: `firmware/assets/digits.f32`
-//! (or `$NUDGE_DIGITS`), or `nudge samples`' for the third.
+//! the CLI on `.npy` data, within the default budget; and imported files as they are: the
+//! ONNX MLP fixture, and the Keras TFLite MLP and CNN fixtures. Digits:
+//! `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`), or `nudge samples`' for the third.
 //! Each run has its own target directory, so repeats are fast. Tools: `qemu-system-arm`,
 //! `defmt-print`, `flip-link` and the `thumbv7em-none-eabihf` target; a missing one fails
 //! the test with its install command.
@@ -460,4 +461,29 @@ fn an_onnx_model_is_flashed_as_it_is_and_agrees_bit_for_bit() {
     let (checked, log) = agree(&build);
     assert_eq!(log.one("boot").str("kernel"), "mlp");
     println!("{checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
+}
+
+#[test]
+fn keras_tflite_models_are_flashed_as_they_are_and_agree_bit_for_bit() {
+    require_tools();
+    // The Keras fixtures as TensorFlow's converter wrote them: the MLP runs on the fused
+    // MLP kernel, the CNN (NHWC filters and an h, w, c flatten, converted by the build
+    // script's import) on the layer kernel. One target directory: only the firmware crate
+    // is rebuilt for the second model.
+    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
+    for (name, kernel, ram_kib, targets) in
+        [("tflite-mlp.tflite", "mlp", None, 3), ("tflite-cnn.tflite", "network", Some(112), 1)]
+    {
+        let model = repo().join("tests/fixtures").join(name);
+        let build = Build {
+            model: &model,
+            digits: &digits,
+            ram_kib,
+            targets: Some(targets),
+            target_dir: "target/agreement-tflite",
+        };
+        let (checked, log) = agree(&build);
+        assert_eq!(log.one("boot").str("kernel"), kernel, "{name}");
+        println!("{name}: {checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
+    }
 }

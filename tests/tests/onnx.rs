@@ -8,59 +8,23 @@
 
 use std::path::{Path, PathBuf};
 
-use nudge_core::Classifier;
 use nudge_host::model::ModelFile;
-use nudge_tests::{assert_fails, fixture, nudge, require_data, stderr};
+use nudge_tests::imported::{self, assert_logits};
+use nudge_tests::{assert_fails, fixture, nudge, require_data};
 use onnx_protobuf::{AttributeProto, Message, ModelProto, attribute_proto::AttributeType};
 
-/// Absolute and relative tolerance of f32 logits against ONNX Runtime's f32 logits (the
-/// summation orders differ).
-const ATOL: f64 = 1e-5;
-const RTOL: f64 = 1e-5;
-
 fn expected() -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(fixture("onnx-fixtures.expected.json")).unwrap()).unwrap()
-}
-
-/// `file`'s logits at each of `inputs` equal `logits` within the tolerance.
-fn assert_logits(file: &ModelFile, inputs: &[&[f32]], logits: &serde_json::Value) {
-    let model = file.model.classifier("fixture").unwrap();
-    let mut ws = model.workspace();
-    for (i, x) in inputs.iter().enumerate() {
-        let got = model.predict(x, &mut ws).unwrap();
-        let want = logits[i].as_array().unwrap();
-        assert_eq!(got.logits().len(), want.len(), "input {i}: classes");
-        for (k, (&g, w)) in got.logits().iter().zip(want).enumerate() {
-            let (g, w) = (f64::from(g), w.as_f64().unwrap());
-            let delta = (g - w).abs();
-            assert!(delta <= ATOL + RTOL * w.abs(), "input {i} logit {k}: nudge {g}, ORT {w}");
-        }
-    }
+    imported::expected("onnx-fixtures.expected.json")
 }
 
 #[test]
 fn pytorch_shaped_mlp_and_cnn_predict_and_score_like_onnx_runtime() {
     let Some(dir) = require_data() else { return };
-    let expected = expected();
-    let test = nudge_host::data::load_test(&dir).unwrap();
-    let count = expected["count"].as_u64().unwrap() as usize;
-    let inputs: Vec<&[f32]> = (0..count).map(|i| test.input(i).unwrap()).collect();
-    for (name, arch) in [
+    let models = [
         ("mlp", "flatten,dense16,relu,dense10"),
         ("cnn", "conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,flatten,dense10"),
-    ] {
-        let e = &expected[name];
-        let path = fixture(e["file"].as_str().unwrap());
-        let file = ModelFile::load(&path).unwrap();
-        assert_eq!(file.model.arch(), arch, "{name}");
-        assert_logits(&file, &inputs, &e["logits"]);
-        // Test accuracy: the same count as the runtime's on all 10,000 images.
-        let o = nudge(&["eval", "--model", path.to_str().unwrap(), "--json"]);
-        assert!(o.status.success(), "{}", stderr(&o));
-        let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-        assert_eq!(j["correct"], e["test_correct"], "{name}: correct test images");
-        assert_eq!(j["total"], e["test_total"]);
-    }
+    ];
+    imported::assert_mnist_models(&dir, &expected(), &models, "ONNX Runtime");
     // The CNN fixture is nudge's committed CNN: the import copies its weights exactly.
     let imported = ModelFile::load(&fixture("onnx-cnn.onnx")).unwrap();
     let committed = ModelFile::load(&nudge_tests::repo().join("models/mnist-cnn.safetensors"));
@@ -85,7 +49,7 @@ fn every_supported_form_computes_like_onnx_runtime() {
         .map(|x| flatten(x).into_iter().map(|v| v as f32).collect())
         .collect();
     let refs: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
-    assert_logits(&file, &refs, &e["logits"]);
+    assert_logits(&file, &refs, &e["logits"], "ONNX Runtime");
 }
 
 /// The numbers of a nested JSON array, in order.
@@ -103,32 +67,9 @@ fn an_onnx_model_converts_attacks_and_is_found_by_content() {
     // By content: the file's name says nothing.
     let renamed = tmp.path().join("model.bin");
     std::fs::copy(fixture("onnx-cnn.onnx"), &renamed).unwrap();
-    let o2 = nudge(&[
-        "attack",
-        "--model",
-        renamed.to_str().unwrap(),
-        "--index",
-        "0",
-        "--target-class",
-        "3",
-        "--method",
-        "pgd",
-        "--eps",
-        "0.3",
-        "--json",
-    ]);
-    assert!(o2.status.success(), "{}", stderr(&o2));
-    let j: serde_json::Value = serde_json::from_slice(&o2.stdout).unwrap();
-    assert_eq!((j["success"].as_bool(), j["final_class"].as_u64()), (Some(true), Some(3)));
-    // `convert` writes nudge's own file, with the same parameters, and names the sources.
-    let out = tmp.path().join("cnn.safetensors");
-    let o =
-        nudge(&["convert", "--model", renamed.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let table = String::from_utf8_lossy(&o.stdout);
+    let table = imported::assert_attacks_and_converts(&renamed, tmp.path());
+    // The layer table names the file's tensors.
     assert!(table.contains("0.weight, 0.bias") && table.contains("7.weight, 7.bias"), "{table}");
-    let (a, b) = (ModelFile::load(&renamed).unwrap(), ModelFile::load(&out).unwrap());
-    assert_eq!(a.model, b.model);
 }
 
 /// The ops fixture, edited by `edit`, written to `dir/name`.
