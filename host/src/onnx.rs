@@ -3,7 +3,8 @@
 //! The file is decoded with the `onnx-protobuf` crate (the official `onnx.proto`, compiled
 //! for the `protobuf` crate); this module only walks the graph. The graph must be one chain
 //! from its single input to its single output: each node takes the previous node's output
-//! as its first input, and its other inputs are initializers (or `Constant` nodes). The ops:
+//! as its first input, and its other inputs are initializers (or `Constant` nodes), held in
+//! the file or in external data beside it (see [`read`]). The ops:
 //!
 //! | ONNX | nudge | notes |
 //! | --- | --- | --- |
@@ -28,7 +29,9 @@ use std::path::Path;
 use nudge_core::{LayerSpec, Shape, Window};
 use onnx_protobuf::{
     AttributeProto, GraphProto, Message, ModelProto, NodeProto, TensorProto, ValueInfoProto,
-    tensor_proto::DataType, tensor_shape_proto::dimension, type_proto,
+    tensor_proto::{DataLocation, DataType},
+    tensor_shape_proto::dimension,
+    type_proto,
 };
 use protobuf::Enum;
 
@@ -43,12 +46,64 @@ pub fn looks_like_onnx(bytes: &[u8]) -> bool {
 
 /// The model in the ONNX file `bytes`, with the initializer names each parameter came from.
 /// Errors name `path` and, for a node, its name and op.
+///
+/// Initializers in external data (what `torch.onnx.export` writes by default: the weights
+/// in `net.onnx.data` beside `net.onnx`) are read from the file their `location` names, in
+/// the directory of `path`.
 pub fn read(bytes: &[u8], path: &Path) -> Result<Matched> {
     let bad = |problem: String| Error::model(path, problem);
-    let model =
+    let mut model =
         ModelProto::parse_from_bytes(bytes).map_err(|e| bad(format!("not an ONNX model ({e})")))?;
-    let graph = model.graph.as_ref().ok_or_else(|| bad("an ONNX model without a graph".into()))?;
+    let graph = model.graph.as_mut().ok_or_else(|| bad("an ONNX model without a graph".into()))?;
+    let dir = path.parent().unwrap_or(Path::new(""));
+    for t in graph.initializer.iter_mut().filter(|t| is_external(t)) {
+        let data = external_data(t, dir).map_err(|e| bad(format!("tensor `{}`: {e}", t.name)))?;
+        t.raw_data = data;
+        t.external_data.clear();
+        t.data_location = DataLocation::DEFAULT.into();
+    }
     Importer::new(graph).and_then(Importer::run).map_err(bad)
+}
+
+fn is_external(t: &TensorProto) -> bool {
+    t.data_location.enum_value_or_default() == DataLocation::EXTERNAL || !t.external_data.is_empty()
+}
+
+/// The bytes of an initializer stored in external data: `length` bytes (or the rest) from
+/// `offset` of the file `location`, a relative path inside `dir` (ONNX's rule; a path that
+/// leaves it is refused). Only those bytes are read.
+fn external_data(t: &TensorProto, dir: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let entry = |key: &str| t.external_data.iter().find(|e| e.key == key).map(|e| e.value.as_str());
+    let location = entry("location").ok_or("stored in external data without a location")?;
+    let relative = Path::new(location);
+    let inside = relative.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+    if location.is_empty() || !inside {
+        return Err(format!(
+            "its external data location `{location}` is not a file name beside the model"
+        ));
+    }
+    let number = |key: &str| -> std::result::Result<Option<u64>, String> {
+        entry(key)
+            .map(|v| v.parse().map_err(|_| format!("external data {key} `{v}` is not a number")))
+            .transpose()
+    };
+    let (offset, length) = (number("offset")?.unwrap_or(0), number("length")?);
+    let file_path = dir.join(relative);
+    let io = |e: std::io::Error| format!("its external data {}: {e}", file_path.display());
+    let mut file = std::fs::File::open(&file_path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let length = length.unwrap_or(size.saturating_sub(offset));
+    if offset.checked_add(length).is_none_or(|end| end > size) {
+        return Err(format!(
+            "its external data at bytes {offset}..+{length} lies beyond {}'s {size} bytes",
+            file_path.display()
+        ));
+    }
+    file.seek(SeekFrom::Start(offset)).map_err(io)?;
+    let mut data = vec![0u8; usize::try_from(length).map_err(|_| "external data too large")?];
+    file.read_exact(&mut data).map_err(io)?;
+    Ok(data)
 }
 
 /// The graph being walked, and the network built so far.
@@ -393,11 +448,6 @@ impl<'g> Importer<'g> {
                 "{what}: input `{name}` is not a constant (an initializer): it must be a weight"
             )
         })?;
-        if !t.external_data.is_empty() {
-            return Err(format!(
-                "{what}: tensor `{name}` is stored outside the file (external data)"
-            ));
-        }
         Ok(t)
     }
 }

@@ -1,8 +1,9 @@
 //! ONNX models load as nudge networks and compute what ONNX Runtime computes.
 //!
-//! Fixtures: `tests/fixtures/make_onnx_fixtures.py` wrote three ONNX files shaped like
-//! `torch.onnx.export`'s graphs (an MLP trained in numpy, nudge's committed CNN, and a small
-//! network with every other supported form) and ONNX Runtime's logits and test accuracy.
+//! Fixtures: `tests/fixtures/make_onnx_fixtures.py` wrote three ONNX files: two exported by
+//! `torch.onnx.export` (an MLP trained in torch, by the TorchScript exporter; nudge's
+//! committed CNN by the default dynamo exporter, its weights in external data) and a small
+//! network with every other supported form, and ONNX Runtime's logits and test accuracy.
 //! Broken files are made here by editing the fixtures with the same protobuf types the
 //! importer reads.
 
@@ -18,14 +19,15 @@ fn expected() -> serde_json::Value {
 }
 
 #[test]
-fn pytorch_shaped_mlp_and_cnn_predict_and_score_like_onnx_runtime() {
+fn pytorch_exported_mlp_and_cnn_predict_and_score_like_onnx_runtime() {
     let Some(dir) = require_data() else { return };
     let models = [
         ("mlp", "flatten,dense16,relu,dense10"),
         ("cnn", "conv8k3,relu,maxpool2,conv16k3,relu,maxpool2,flatten,dense10"),
     ];
     imported::assert_mnist_models(&dir, &expected(), &models, "ONNX Runtime");
-    // The CNN fixture is nudge's committed CNN: the import copies its weights exactly.
+    // The CNN fixture is nudge's committed CNN, its weights in `onnx-cnn.onnx.data`: the
+    // import copies them exactly.
     let imported = ModelFile::load(&fixture("onnx-cnn.onnx")).unwrap();
     let committed = ModelFile::load(&nudge_tests::repo().join("models/mnist-cnn.safetensors"));
     let committed = committed.unwrap();
@@ -67,6 +69,8 @@ fn an_onnx_model_converts_attacks_and_is_found_by_content() {
     // By content: the file's name says nothing.
     let renamed = tmp.path().join("model.bin");
     std::fs::copy(fixture("onnx-cnn.onnx"), &renamed).unwrap();
+    // The external data keeps the name the model gives it.
+    std::fs::copy(fixture("onnx-cnn.onnx.data"), tmp.path().join("onnx-cnn.onnx.data")).unwrap();
     let table = imported::assert_attacks_and_converts(&renamed, tmp.path());
     // The layer table names the file's tensors.
     assert!(table.contains("0.weight, 0.bias") && table.contains("7.weight, 7.bias"), "{table}");
@@ -156,6 +160,42 @@ fn unsupported_graphs_are_refused_in_one_line_naming_the_node() {
             &["/relu1/Relu", "only as the last node"],
         ),
     ];
+    // External data: the file must lie beside the model and hold the bytes named.
+    let external = |name: &str, location: &str, offset: &str| {
+        let (location, offset) = (location.to_string(), offset.to_string());
+        edited(dir, name, move |m| {
+            let g = m.graph.as_mut().unwrap();
+            let w = g.initializer.iter_mut().find(|t| t.name == "mm.weight").unwrap();
+            w.raw_data.clear();
+            w.data_location = onnx_protobuf::tensor_proto::DataLocation::EXTERNAL.into();
+            for (key, value) in
+                [("location", location), ("offset", offset), ("length", "540".into())]
+            {
+                let mut entry = onnx_protobuf::StringStringEntryProto::new();
+                (entry.key, entry.value) = (key.into(), value);
+                w.external_data.push(entry);
+            }
+        })
+    };
+    std::fs::write(dir.join("weights.data"), vec![0u8; 600]).unwrap();
+    let cases: Vec<(PathBuf, &[&str])> = cases
+        .into_iter()
+        .chain([
+            (
+                external("outside.onnx", "../weights.data", "0"),
+                &["mm.weight", "`../weights.data` is not a file name beside the model"][..],
+            ),
+            (external("missing.onnx", "nothing.data", "0"), &["mm.weight", "nothing.data"]),
+            (
+                external("beyond.onnx", "weights.data", "100"),
+                &["mm.weight", "bytes 100..+540 lies beyond"],
+            ),
+        ])
+        .collect();
+    // The same file, in range, reads (540 zero bytes: a zero weight).
+    let inside = external("inside.onnx", "weights.data", "60");
+    let zero = ModelFile::load(&inside).unwrap();
+    assert!(zero.model.params().iter().filter(|&&v| v == 0.0).count() >= 135);
     for (path, needles) in cases {
         let o = nudge(&["eval", "--model", path.to_str().unwrap()]);
         assert_fails(&o, &[&[path.to_str().unwrap()], needles].concat());
