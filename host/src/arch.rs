@@ -203,8 +203,11 @@ pub fn mlp_shorthand(input: Shape, layers: &[LayerSpec]) -> Option<String> {
         .then(|| sizes.iter().map(ToString::to_string).collect::<Vec<_>>().join("-"))
 }
 
-/// `C×H×W` as `CxHxW`.
+/// `C×H×W` as `CxHxW`, a flat shape (`N×1×1`) as `N` (what [`parse_shape`] reads back).
 pub fn format_shape(s: Shape) -> String {
+    if s.is_flat() {
+        return s.channels.to_string();
+    }
     format!("{}x{}x{}", s.channels, s.height, s.width)
 }
 

@@ -35,8 +35,8 @@ fn keras_mlp_and_cnn_predict_and_score_like_litert() {
 #[test]
 fn every_supported_form_computes_like_litert_with_three_channels() {
     // RELU, CONV_2D (SAME, stride 2; VALID without bias), MAX_POOL_2D with a fused ReLU,
-    // AVERAGE_POOL_2D, RESHAPE of a 2×2×5 NHWC tensor, FULLY_CONNECTED with and without
-    // a fused ReLU.
+    // AVERAGE_POOL_2D, RESHAPE of a 2×2×5 NHWC tensor to a shape computed from the batch
+    // (SHAPE, STRIDED_SLICE, PACK), FULLY_CONNECTED with and without a fused ReLU.
     let expected = expected();
     let e = &expected["ops"];
     let file = ModelFile::load(&fixture("tflite-ops.tflite")).unwrap();
@@ -156,6 +156,8 @@ const CONV_2D: i32 = 3;
 const MAX_POOL_2D: i32 = 17;
 const RELU: i32 = 19;
 const FULLY_CONNECTED: i32 = 9;
+const RESHAPE: i32 = 22;
+const SHAPE: i32 = 77;
 
 #[test]
 fn unsupported_graphs_are_refused_in_one_line_naming_the_op() {
@@ -210,7 +212,15 @@ fn unsupported_graphs_are_refused_in_one_line_naming_the_op() {
                 let input = graph(m).inputs.as_ref().unwrap()[0];
                 operator(m, FULLY_CONNECTED, 1).inputs.as_mut().unwrap()[0] = input;
             }),
-            &["op 7 (FULLY_CONNECTED", "only a chain of layers"],
+            &["op 10 (FULLY_CONNECTED", "only a chain of layers"],
+        ),
+        (
+            // The dynamic-batch shape ops are skipped only while they feed a RESHAPE's shape.
+            edited(dir, "shape-read.tflite", |m| {
+                let shape_out = operator(m, SHAPE, 0).outputs.as_ref().unwrap()[0];
+                operator(m, RESHAPE, 0).inputs.as_mut().unwrap()[0] = shape_out;
+            }),
+            &["op 5 (SHAPE", "not float32"],
         ),
         (
             edited(dir, "softmax.tflite", |m| recode(m, RELU, 0, 25)),

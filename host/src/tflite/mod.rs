@@ -14,6 +14,7 @@
 //! | `MAX_POOL_2D`, `AVERAGE_POOL_2D` | `MaxPool2d`, `AvgPool2d` (, `Relu`) | VALID, or SAME where it pads nothing |
 //! | `RELU` | `Relu` | |
 //! | `RESHAPE` to `[1, features]` | `Flatten` | `h, w, c` order, like a Keras `Flatten` |
+//! | `SHAPE`, `STRIDED_SLICE`, `PACK`, `CONCATENATION` of integers | nothing | only where they compute a RESHAPE's shape (a dynamic batch) |
 //! | `SOFTMAX` as the last op | nothing | attacks use the logits |
 //!
 //! **Layouts.** TFLite computes in NHWC with OHWI filters; nudge in CHW. The input `[1, H,
@@ -69,10 +70,18 @@ mod op {
     pub const RELU: i32 = 19;
     pub const RESHAPE: i32 = 22;
     pub const SOFTMAX: i32 = 25;
+    // Integer ops that compute a dynamic-batch reshape's shape (skipped).
+    pub const CONCATENATION: i32 = 2;
+    pub const STRIDED_SLICE: i32 = 45;
+    pub const SHAPE: i32 = 77;
+    pub const PACK: i32 = 83;
 }
 
 /// TFLite's `TensorType::FLOAT32`.
 const FLOAT32: i8 = 0;
+/// TFLite's `TensorType::INT32` and `INT64` (shape tensors).
+const INT32: i8 = 2;
+const INT64: i8 = 4;
 
 /// One tensor of the graph, decoded.
 struct Tensor<'a> {
@@ -243,7 +252,11 @@ impl<'g, 'a> Importer<'g, 'a> {
 
     fn run(mut self) -> std::result::Result<Matched, String> {
         let count = self.graph.operators.len();
+        let shape_ops = shape_computations(self.graph);
         for (i, o) in self.graph.operators.iter().enumerate() {
+            if shape_ops[i] {
+                continue;
+            }
             let output = match o.outputs.as_slice() {
                 [out] => tensor(self.graph, *out, "an output")?,
                 outs => {
@@ -545,6 +558,42 @@ impl<'g, 'a> Importer<'g, 'a> {
         }
         Ok((name.to_string(), values))
     }
+}
+
+/// Which operators only compute a RESHAPE's target shape from the batch size: what the
+/// converter writes for a Keras `Flatten` with a dynamic batch (`from_keras_model`):
+/// SHAPE → STRIDED_SLICE → PACK (or CONCATENATION) → the RESHAPE's second input. Such an
+/// op has integer outputs read only by such ops or as a RESHAPE's shape; the RESHAPE then
+/// takes its output tensor's static shape (checked like every op's).
+fn shape_computations(graph: &Graph<'_>) -> Vec<bool> {
+    let candidate: Vec<bool> = graph
+        .operators
+        .iter()
+        .map(|o| {
+            o.custom.is_none()
+                && matches!(o.code, op::SHAPE | op::STRIDED_SLICE | op::PACK | op::CONCATENATION)
+                && !o.outputs.is_empty()
+                && o.outputs
+                    .iter()
+                    .all(|&t| tensor(graph, t, "").is_ok_and(|t| matches!(t.type_, INT32 | INT64)))
+        })
+        .collect();
+    let read_as_shape_only = |t: i32| {
+        !graph.outputs.contains(&t)
+            && graph.operators.iter().enumerate().all(|(j, consumer)| {
+                consumer.inputs.iter().enumerate().all(|(slot, &input)| {
+                    input != t
+                        || candidate[j]
+                        || (consumer.code == op::RESHAPE && consumer.custom.is_none() && slot == 1)
+                })
+            })
+    };
+    graph
+        .operators
+        .iter()
+        .zip(&candidate)
+        .map(|(o, &c)| c && o.outputs.iter().all(|&t| read_as_shape_only(t)))
+        .collect()
 }
 
 /// Tensor `index` of the graph; `what` names who asks, for the message.

@@ -3390,7 +3390,7 @@ mod root {
         /// The table `DepthwiseConv2DOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `DepthwiseConv2DOptions` in the file `host/schema/tflite.fbs:83`
+        /// * Table `DepthwiseConv2DOptions` in the file `host/schema/tflite.fbs:85`
         #[derive(
             Clone,
             Debug,
@@ -3623,7 +3623,7 @@ mod root {
         /// The table `ConcatEmbeddingsOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ConcatEmbeddingsOptions` in the file `host/schema/tflite.fbs:84`
+        /// * Table `ConcatEmbeddingsOptions` in the file `host/schema/tflite.fbs:86`
         #[derive(
             Clone,
             Debug,
@@ -3860,7 +3860,7 @@ mod root {
         /// The table `LSHProjectionOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LSHProjectionOptions` in the file `host/schema/tflite.fbs:85`
+        /// * Table `LSHProjectionOptions` in the file `host/schema/tflite.fbs:87`
         #[derive(
             Clone,
             Debug,
@@ -4087,7 +4087,7 @@ mod root {
         /// The table `SVDFOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SVDFOptions` in the file `host/schema/tflite.fbs:86`
+        /// * Table `SVDFOptions` in the file `host/schema/tflite.fbs:88`
         #[derive(
             Clone,
             Debug,
@@ -4295,7 +4295,7 @@ mod root {
         /// The table `RNNOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `RNNOptions` in the file `host/schema/tflite.fbs:87`
+        /// * Table `RNNOptions` in the file `host/schema/tflite.fbs:89`
         #[derive(
             Clone,
             Debug,
@@ -4503,7 +4503,7 @@ mod root {
         /// The table `ConcatenationOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ConcatenationOptions` in the file `host/schema/tflite.fbs:88`
+        /// * Table `ConcatenationOptions` in the file `host/schema/tflite.fbs:90`
         #[derive(
             Clone,
             Debug,
@@ -4730,7 +4730,7 @@ mod root {
         /// The table `AddOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `AddOptions` in the file `host/schema/tflite.fbs:89`
+        /// * Table `AddOptions` in the file `host/schema/tflite.fbs:91`
         #[derive(
             Clone,
             Debug,
@@ -4938,7 +4938,7 @@ mod root {
         /// The table `L2NormOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `L2NormOptions` in the file `host/schema/tflite.fbs:90`
+        /// * Table `L2NormOptions` in the file `host/schema/tflite.fbs:92`
         #[derive(
             Clone,
             Debug,
@@ -5146,7 +5146,7 @@ mod root {
         /// The table `LocalResponseNormalizationOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LocalResponseNormalizationOptions` in the file `host/schema/tflite.fbs:91`
+        /// * Table `LocalResponseNormalizationOptions` in the file `host/schema/tflite.fbs:93`
         #[derive(
             Clone,
             Debug,
@@ -5395,7 +5395,7 @@ mod root {
         /// The table `LSTMOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LSTMOptions` in the file `host/schema/tflite.fbs:92`
+        /// * Table `LSTMOptions` in the file `host/schema/tflite.fbs:94`
         #[derive(
             Clone,
             Debug,
@@ -5603,7 +5603,7 @@ mod root {
         /// The table `ResizeBilinearOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ResizeBilinearOptions` in the file `host/schema/tflite.fbs:93`
+        /// * Table `ResizeBilinearOptions` in the file `host/schema/tflite.fbs:95`
         #[derive(
             Clone,
             Debug,
@@ -5834,7 +5834,7 @@ mod root {
         /// The table `CallOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `CallOptions` in the file `host/schema/tflite.fbs:94`
+        /// * Table `CallOptions` in the file `host/schema/tflite.fbs:96`
         #[derive(
             Clone,
             Debug,
@@ -6039,10 +6039,9090 @@ mod root {
             }
         }
 
+        /// The table `SkipGramOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SkipGramOptions` in the file `host/schema/tflite.fbs:97`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SkipGramOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SkipGramOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SkipGramOptions {
+            /// Creates a [SkipGramOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SkipGramOptionsBuilder<()> {
+                SkipGramOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SkipGramOptions>> for SkipGramOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SkipGramOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SkipGramOptions>> for SkipGramOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SkipGramOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SkipGramOptions> for SkipGramOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SkipGramOptions> {
+                SkipGramOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SkipGramOptions] type.
+        ///
+        /// Can be created using the [SkipGramOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SkipGramOptionsBuilder<State>(State);
+
+        impl SkipGramOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SkipGramOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SkipGramOptions>
+            where
+                Self: ::planus::WriteAsOffset<SkipGramOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SkipGramOptions>> for SkipGramOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SkipGramOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SkipGramOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SkipGramOptions>> for SkipGramOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SkipGramOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SkipGramOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SkipGramOptions> for SkipGramOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SkipGramOptions> {
+                SkipGramOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SkipGramOptions].
+        #[derive(Copy, Clone)]
+        pub struct SkipGramOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SkipGramOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SkipGramOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SkipGramOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SkipGramOptionsRef<'a>> for SkipGramOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SkipGramOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SkipGramOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SkipGramOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SkipGramOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SkipGramOptions>> for SkipGramOptions {
+            type Value = ::planus::Offset<SkipGramOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SkipGramOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SkipGramOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SkipGramOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SpaceToDepthOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SpaceToDepthOptions` in the file `host/schema/tflite.fbs:98`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SpaceToDepthOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SpaceToDepthOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SpaceToDepthOptions {
+            /// Creates a [SpaceToDepthOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SpaceToDepthOptionsBuilder<()> {
+                SpaceToDepthOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SpaceToDepthOptions>> for SpaceToDepthOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToDepthOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SpaceToDepthOptions>> for SpaceToDepthOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SpaceToDepthOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SpaceToDepthOptions> for SpaceToDepthOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToDepthOptions> {
+                SpaceToDepthOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SpaceToDepthOptions] type.
+        ///
+        /// Can be created using the [SpaceToDepthOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SpaceToDepthOptionsBuilder<State>(State);
+
+        impl SpaceToDepthOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SpaceToDepthOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToDepthOptions>
+            where
+                Self: ::planus::WriteAsOffset<SpaceToDepthOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SpaceToDepthOptions>> for SpaceToDepthOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SpaceToDepthOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToDepthOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SpaceToDepthOptions>>
+            for SpaceToDepthOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<SpaceToDepthOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SpaceToDepthOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SpaceToDepthOptions> for SpaceToDepthOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToDepthOptions> {
+                SpaceToDepthOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SpaceToDepthOptions].
+        #[derive(Copy, Clone)]
+        pub struct SpaceToDepthOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> SpaceToDepthOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SpaceToDepthOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SpaceToDepthOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SpaceToDepthOptionsRef<'a>> for SpaceToDepthOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SpaceToDepthOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SpaceToDepthOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SpaceToDepthOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SpaceToDepthOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SpaceToDepthOptions>> for SpaceToDepthOptions {
+            type Value = ::planus::Offset<SpaceToDepthOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SpaceToDepthOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SpaceToDepthOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SpaceToDepthOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `EmbeddingLookupSparseOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `EmbeddingLookupSparseOptions` in the file `host/schema/tflite.fbs:99`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct EmbeddingLookupSparseOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for EmbeddingLookupSparseOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl EmbeddingLookupSparseOptions {
+            /// Creates a [EmbeddingLookupSparseOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> EmbeddingLookupSparseOptionsBuilder<()> {
+                EmbeddingLookupSparseOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<EmbeddingLookupSparseOptions>>
+            for EmbeddingLookupSparseOptions
+        {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<EmbeddingLookupSparseOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<EmbeddingLookupSparseOptions>>
+            for EmbeddingLookupSparseOptions
+        {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<EmbeddingLookupSparseOptions>>
+            {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<EmbeddingLookupSparseOptions> for EmbeddingLookupSparseOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<EmbeddingLookupSparseOptions> {
+                EmbeddingLookupSparseOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [EmbeddingLookupSparseOptions] type.
+        ///
+        /// Can be created using the [EmbeddingLookupSparseOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct EmbeddingLookupSparseOptionsBuilder<State>(State);
+
+        impl EmbeddingLookupSparseOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [EmbeddingLookupSparseOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<EmbeddingLookupSparseOptions>
+            where
+                Self: ::planus::WriteAsOffset<EmbeddingLookupSparseOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<EmbeddingLookupSparseOptions>>
+            for EmbeddingLookupSparseOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<EmbeddingLookupSparseOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<EmbeddingLookupSparseOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<EmbeddingLookupSparseOptions>>
+            for EmbeddingLookupSparseOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<EmbeddingLookupSparseOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<EmbeddingLookupSparseOptions>>
+            {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<EmbeddingLookupSparseOptions>
+            for EmbeddingLookupSparseOptionsBuilder<()>
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<EmbeddingLookupSparseOptions> {
+                EmbeddingLookupSparseOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [EmbeddingLookupSparseOptions].
+        #[derive(Copy, Clone)]
+        pub struct EmbeddingLookupSparseOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> EmbeddingLookupSparseOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for EmbeddingLookupSparseOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("EmbeddingLookupSparseOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<EmbeddingLookupSparseOptionsRef<'a>>
+            for EmbeddingLookupSparseOptions
+        {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: EmbeddingLookupSparseOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for EmbeddingLookupSparseOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for EmbeddingLookupSparseOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[EmbeddingLookupSparseOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<EmbeddingLookupSparseOptions>>
+            for EmbeddingLookupSparseOptions
+        {
+            type Value = ::planus::Offset<EmbeddingLookupSparseOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<EmbeddingLookupSparseOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for EmbeddingLookupSparseOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[EmbeddingLookupSparseOptionsRef]",
+                        "read_as_root",
+                        0,
+                    )
+                })
+            }
+        }
+
+        /// The table `MulOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `MulOptions` in the file `host/schema/tflite.fbs:100`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct MulOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for MulOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl MulOptions {
+            /// Creates a [MulOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> MulOptionsBuilder<()> {
+                MulOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<MulOptions>> for MulOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<MulOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<MulOptions>> for MulOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<MulOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<MulOptions> for MulOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<MulOptions> {
+                MulOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [MulOptions] type.
+        ///
+        /// Can be created using the [MulOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct MulOptionsBuilder<State>(State);
+
+        impl MulOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [MulOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<MulOptions>
+            where
+                Self: ::planus::WriteAsOffset<MulOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<MulOptions>> for MulOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<MulOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<MulOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<MulOptions>> for MulOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<MulOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<MulOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<MulOptions> for MulOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<MulOptions> {
+                MulOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [MulOptions].
+        #[derive(Copy, Clone)]
+        pub struct MulOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> MulOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for MulOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("MulOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<MulOptionsRef<'a>> for MulOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: MulOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for MulOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for MulOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[MulOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<MulOptions>> for MulOptions {
+            type Value = ::planus::Offset<MulOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<MulOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for MulOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[MulOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `PadOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `PadOptions` in the file `host/schema/tflite.fbs:101`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct PadOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for PadOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl PadOptions {
+            /// Creates a [PadOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> PadOptionsBuilder<()> {
+                PadOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PadOptions>> for PadOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PadOptions>> for PadOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PadOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PadOptions> for PadOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadOptions> {
+                PadOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [PadOptions] type.
+        ///
+        /// Can be created using the [PadOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct PadOptionsBuilder<State>(State);
+
+        impl PadOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PadOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadOptions>
+            where
+                Self: ::planus::WriteAsOffset<PadOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PadOptions>> for PadOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PadOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PadOptions>> for PadOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PadOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PadOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PadOptions> for PadOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadOptions> {
+                PadOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [PadOptions].
+        #[derive(Copy, Clone)]
+        pub struct PadOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> PadOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for PadOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("PadOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<PadOptionsRef<'a>> for PadOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: PadOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for PadOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for PadOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[PadOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<PadOptions>> for PadOptions {
+            type Value = ::planus::Offset<PadOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<PadOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for PadOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[PadOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `GatherOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `GatherOptions` in the file `host/schema/tflite.fbs:102`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct GatherOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for GatherOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl GatherOptions {
+            /// Creates a [GatherOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> GatherOptionsBuilder<()> {
+                GatherOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GatherOptions>> for GatherOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GatherOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GatherOptions>> for GatherOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GatherOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GatherOptions> for GatherOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GatherOptions> {
+                GatherOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [GatherOptions] type.
+        ///
+        /// Can be created using the [GatherOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct GatherOptionsBuilder<State>(State);
+
+        impl GatherOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [GatherOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<GatherOptions>
+            where
+                Self: ::planus::WriteAsOffset<GatherOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GatherOptions>> for GatherOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<GatherOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GatherOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GatherOptions>> for GatherOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<GatherOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GatherOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GatherOptions> for GatherOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GatherOptions> {
+                GatherOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [GatherOptions].
+        #[derive(Copy, Clone)]
+        pub struct GatherOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> GatherOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for GatherOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("GatherOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<GatherOptionsRef<'a>> for GatherOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: GatherOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for GatherOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for GatherOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[GatherOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<GatherOptions>> for GatherOptions {
+            type Value = ::planus::Offset<GatherOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<GatherOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for GatherOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[GatherOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `BatchToSpaceNDOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `BatchToSpaceNDOptions` in the file `host/schema/tflite.fbs:103`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct BatchToSpaceNdOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for BatchToSpaceNdOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl BatchToSpaceNdOptions {
+            /// Creates a [BatchToSpaceNdOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> BatchToSpaceNdOptionsBuilder<()> {
+                BatchToSpaceNdOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<BatchToSpaceNdOptions>> for BatchToSpaceNdOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<BatchToSpaceNdOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<BatchToSpaceNdOptions>> for BatchToSpaceNdOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<BatchToSpaceNdOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<BatchToSpaceNdOptions> for BatchToSpaceNdOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<BatchToSpaceNdOptions> {
+                BatchToSpaceNdOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [BatchToSpaceNdOptions] type.
+        ///
+        /// Can be created using the [BatchToSpaceNdOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct BatchToSpaceNdOptionsBuilder<State>(State);
+
+        impl BatchToSpaceNdOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [BatchToSpaceNdOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<BatchToSpaceNdOptions>
+            where
+                Self: ::planus::WriteAsOffset<BatchToSpaceNdOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<BatchToSpaceNdOptions>>
+            for BatchToSpaceNdOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<BatchToSpaceNdOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<BatchToSpaceNdOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<BatchToSpaceNdOptions>>
+            for BatchToSpaceNdOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<BatchToSpaceNdOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<BatchToSpaceNdOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<BatchToSpaceNdOptions> for BatchToSpaceNdOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<BatchToSpaceNdOptions> {
+                BatchToSpaceNdOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [BatchToSpaceNdOptions].
+        #[derive(Copy, Clone)]
+        pub struct BatchToSpaceNdOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> BatchToSpaceNdOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for BatchToSpaceNdOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("BatchToSpaceNdOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<BatchToSpaceNdOptionsRef<'a>> for BatchToSpaceNdOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: BatchToSpaceNdOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for BatchToSpaceNdOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for BatchToSpaceNdOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[BatchToSpaceNdOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<BatchToSpaceNdOptions>>
+            for BatchToSpaceNdOptions
+        {
+            type Value = ::planus::Offset<BatchToSpaceNdOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<BatchToSpaceNdOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for BatchToSpaceNdOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[BatchToSpaceNdOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SpaceToBatchNDOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SpaceToBatchNDOptions` in the file `host/schema/tflite.fbs:104`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SpaceToBatchNdOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SpaceToBatchNdOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SpaceToBatchNdOptions {
+            /// Creates a [SpaceToBatchNdOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SpaceToBatchNdOptionsBuilder<()> {
+                SpaceToBatchNdOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SpaceToBatchNdOptions>> for SpaceToBatchNdOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToBatchNdOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SpaceToBatchNdOptions>> for SpaceToBatchNdOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SpaceToBatchNdOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SpaceToBatchNdOptions> for SpaceToBatchNdOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToBatchNdOptions> {
+                SpaceToBatchNdOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SpaceToBatchNdOptions] type.
+        ///
+        /// Can be created using the [SpaceToBatchNdOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SpaceToBatchNdOptionsBuilder<State>(State);
+
+        impl SpaceToBatchNdOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SpaceToBatchNdOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToBatchNdOptions>
+            where
+                Self: ::planus::WriteAsOffset<SpaceToBatchNdOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SpaceToBatchNdOptions>>
+            for SpaceToBatchNdOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<SpaceToBatchNdOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToBatchNdOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SpaceToBatchNdOptions>>
+            for SpaceToBatchNdOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<SpaceToBatchNdOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SpaceToBatchNdOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SpaceToBatchNdOptions> for SpaceToBatchNdOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SpaceToBatchNdOptions> {
+                SpaceToBatchNdOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SpaceToBatchNdOptions].
+        #[derive(Copy, Clone)]
+        pub struct SpaceToBatchNdOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> SpaceToBatchNdOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SpaceToBatchNdOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SpaceToBatchNdOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SpaceToBatchNdOptionsRef<'a>> for SpaceToBatchNdOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SpaceToBatchNdOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SpaceToBatchNdOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SpaceToBatchNdOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SpaceToBatchNdOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SpaceToBatchNdOptions>>
+            for SpaceToBatchNdOptions
+        {
+            type Value = ::planus::Offset<SpaceToBatchNdOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SpaceToBatchNdOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SpaceToBatchNdOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SpaceToBatchNdOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `TransposeOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `TransposeOptions` in the file `host/schema/tflite.fbs:105`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct TransposeOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for TransposeOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl TransposeOptions {
+            /// Creates a [TransposeOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> TransposeOptionsBuilder<()> {
+                TransposeOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TransposeOptions>> for TransposeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TransposeOptions>> for TransposeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TransposeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TransposeOptions> for TransposeOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeOptions> {
+                TransposeOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [TransposeOptions] type.
+        ///
+        /// Can be created using the [TransposeOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct TransposeOptionsBuilder<State>(State);
+
+        impl TransposeOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TransposeOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeOptions>
+            where
+                Self: ::planus::WriteAsOffset<TransposeOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TransposeOptions>> for TransposeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TransposeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TransposeOptions>> for TransposeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TransposeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TransposeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TransposeOptions> for TransposeOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeOptions> {
+                TransposeOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [TransposeOptions].
+        #[derive(Copy, Clone)]
+        pub struct TransposeOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> TransposeOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for TransposeOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("TransposeOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<TransposeOptionsRef<'a>> for TransposeOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: TransposeOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for TransposeOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for TransposeOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[TransposeOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<TransposeOptions>> for TransposeOptions {
+            type Value = ::planus::Offset<TransposeOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<TransposeOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for TransposeOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[TransposeOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ReducerOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ReducerOptions` in the file `host/schema/tflite.fbs:106`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ReducerOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ReducerOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ReducerOptions {
+            /// Creates a [ReducerOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ReducerOptionsBuilder<()> {
+                ReducerOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ReducerOptions>> for ReducerOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ReducerOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ReducerOptions>> for ReducerOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ReducerOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ReducerOptions> for ReducerOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ReducerOptions> {
+                ReducerOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ReducerOptions] type.
+        ///
+        /// Can be created using the [ReducerOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ReducerOptionsBuilder<State>(State);
+
+        impl ReducerOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ReducerOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<ReducerOptions>
+            where
+                Self: ::planus::WriteAsOffset<ReducerOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ReducerOptions>> for ReducerOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ReducerOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ReducerOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ReducerOptions>> for ReducerOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ReducerOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ReducerOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ReducerOptions> for ReducerOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ReducerOptions> {
+                ReducerOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ReducerOptions].
+        #[derive(Copy, Clone)]
+        pub struct ReducerOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ReducerOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ReducerOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ReducerOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ReducerOptionsRef<'a>> for ReducerOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ReducerOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ReducerOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ReducerOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ReducerOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ReducerOptions>> for ReducerOptions {
+            type Value = ::planus::Offset<ReducerOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ReducerOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ReducerOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ReducerOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SubOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SubOptions` in the file `host/schema/tflite.fbs:107`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SubOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SubOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SubOptions {
+            /// Creates a [SubOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SubOptionsBuilder<()> {
+                SubOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SubOptions>> for SubOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SubOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SubOptions>> for SubOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SubOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SubOptions> for SubOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SubOptions> {
+                SubOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SubOptions] type.
+        ///
+        /// Can be created using the [SubOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SubOptionsBuilder<State>(State);
+
+        impl SubOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SubOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SubOptions>
+            where
+                Self: ::planus::WriteAsOffset<SubOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SubOptions>> for SubOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SubOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SubOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SubOptions>> for SubOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SubOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SubOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SubOptions> for SubOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SubOptions> {
+                SubOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SubOptions].
+        #[derive(Copy, Clone)]
+        pub struct SubOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SubOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SubOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SubOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SubOptionsRef<'a>> for SubOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SubOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SubOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SubOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SubOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SubOptions>> for SubOptions {
+            type Value = ::planus::Offset<SubOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SubOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SubOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SubOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `DivOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `DivOptions` in the file `host/schema/tflite.fbs:108`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct DivOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for DivOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl DivOptions {
+            /// Creates a [DivOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> DivOptionsBuilder<()> {
+                DivOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<DivOptions>> for DivOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<DivOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<DivOptions>> for DivOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<DivOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<DivOptions> for DivOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<DivOptions> {
+                DivOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [DivOptions] type.
+        ///
+        /// Can be created using the [DivOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct DivOptionsBuilder<State>(State);
+
+        impl DivOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [DivOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<DivOptions>
+            where
+                Self: ::planus::WriteAsOffset<DivOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<DivOptions>> for DivOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<DivOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<DivOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<DivOptions>> for DivOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<DivOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<DivOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<DivOptions> for DivOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<DivOptions> {
+                DivOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [DivOptions].
+        #[derive(Copy, Clone)]
+        pub struct DivOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> DivOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for DivOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("DivOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<DivOptionsRef<'a>> for DivOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: DivOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for DivOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for DivOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[DivOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<DivOptions>> for DivOptions {
+            type Value = ::planus::Offset<DivOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<DivOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for DivOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[DivOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SqueezeOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SqueezeOptions` in the file `host/schema/tflite.fbs:109`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SqueezeOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SqueezeOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SqueezeOptions {
+            /// Creates a [SqueezeOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SqueezeOptionsBuilder<()> {
+                SqueezeOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SqueezeOptions>> for SqueezeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SqueezeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SqueezeOptions>> for SqueezeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SqueezeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SqueezeOptions> for SqueezeOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SqueezeOptions> {
+                SqueezeOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SqueezeOptions] type.
+        ///
+        /// Can be created using the [SqueezeOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SqueezeOptionsBuilder<State>(State);
+
+        impl SqueezeOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SqueezeOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SqueezeOptions>
+            where
+                Self: ::planus::WriteAsOffset<SqueezeOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SqueezeOptions>> for SqueezeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SqueezeOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SqueezeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SqueezeOptions>> for SqueezeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SqueezeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SqueezeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SqueezeOptions> for SqueezeOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SqueezeOptions> {
+                SqueezeOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SqueezeOptions].
+        #[derive(Copy, Clone)]
+        pub struct SqueezeOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SqueezeOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SqueezeOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SqueezeOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SqueezeOptionsRef<'a>> for SqueezeOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SqueezeOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SqueezeOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SqueezeOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SqueezeOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SqueezeOptions>> for SqueezeOptions {
+            type Value = ::planus::Offset<SqueezeOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SqueezeOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SqueezeOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SqueezeOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SequenceRNNOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SequenceRNNOptions` in the file `host/schema/tflite.fbs:110`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SequenceRnnOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SequenceRnnOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SequenceRnnOptions {
+            /// Creates a [SequenceRnnOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SequenceRnnOptionsBuilder<()> {
+                SequenceRnnOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SequenceRnnOptions>> for SequenceRnnOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SequenceRnnOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SequenceRnnOptions>> for SequenceRnnOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SequenceRnnOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SequenceRnnOptions> for SequenceRnnOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SequenceRnnOptions> {
+                SequenceRnnOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SequenceRnnOptions] type.
+        ///
+        /// Can be created using the [SequenceRnnOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SequenceRnnOptionsBuilder<State>(State);
+
+        impl SequenceRnnOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SequenceRnnOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SequenceRnnOptions>
+            where
+                Self: ::planus::WriteAsOffset<SequenceRnnOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SequenceRnnOptions>> for SequenceRnnOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SequenceRnnOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SequenceRnnOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SequenceRnnOptions>>
+            for SequenceRnnOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<SequenceRnnOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SequenceRnnOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SequenceRnnOptions> for SequenceRnnOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SequenceRnnOptions> {
+                SequenceRnnOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SequenceRnnOptions].
+        #[derive(Copy, Clone)]
+        pub struct SequenceRnnOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SequenceRnnOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SequenceRnnOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SequenceRnnOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SequenceRnnOptionsRef<'a>> for SequenceRnnOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SequenceRnnOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SequenceRnnOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SequenceRnnOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SequenceRnnOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SequenceRnnOptions>> for SequenceRnnOptions {
+            type Value = ::planus::Offset<SequenceRnnOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SequenceRnnOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SequenceRnnOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SequenceRnnOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `StridedSliceOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `StridedSliceOptions` in the file `host/schema/tflite.fbs:111`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct StridedSliceOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for StridedSliceOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl StridedSliceOptions {
+            /// Creates a [StridedSliceOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> StridedSliceOptionsBuilder<()> {
+                StridedSliceOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<StridedSliceOptions>> for StridedSliceOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<StridedSliceOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<StridedSliceOptions>> for StridedSliceOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<StridedSliceOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<StridedSliceOptions> for StridedSliceOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<StridedSliceOptions> {
+                StridedSliceOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [StridedSliceOptions] type.
+        ///
+        /// Can be created using the [StridedSliceOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct StridedSliceOptionsBuilder<State>(State);
+
+        impl StridedSliceOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [StridedSliceOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<StridedSliceOptions>
+            where
+                Self: ::planus::WriteAsOffset<StridedSliceOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<StridedSliceOptions>> for StridedSliceOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<StridedSliceOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<StridedSliceOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<StridedSliceOptions>>
+            for StridedSliceOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<StridedSliceOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<StridedSliceOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<StridedSliceOptions> for StridedSliceOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<StridedSliceOptions> {
+                StridedSliceOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [StridedSliceOptions].
+        #[derive(Copy, Clone)]
+        pub struct StridedSliceOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> StridedSliceOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for StridedSliceOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("StridedSliceOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<StridedSliceOptionsRef<'a>> for StridedSliceOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: StridedSliceOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for StridedSliceOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for StridedSliceOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[StridedSliceOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<StridedSliceOptions>> for StridedSliceOptions {
+            type Value = ::planus::Offset<StridedSliceOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<StridedSliceOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for StridedSliceOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[StridedSliceOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ExpOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ExpOptions` in the file `host/schema/tflite.fbs:112`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ExpOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ExpOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ExpOptions {
+            /// Creates a [ExpOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ExpOptionsBuilder<()> {
+                ExpOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ExpOptions>> for ExpOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ExpOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ExpOptions>> for ExpOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ExpOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ExpOptions> for ExpOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ExpOptions> {
+                ExpOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ExpOptions] type.
+        ///
+        /// Can be created using the [ExpOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ExpOptionsBuilder<State>(State);
+
+        impl ExpOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ExpOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<ExpOptions>
+            where
+                Self: ::planus::WriteAsOffset<ExpOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ExpOptions>> for ExpOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ExpOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ExpOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ExpOptions>> for ExpOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ExpOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ExpOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ExpOptions> for ExpOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ExpOptions> {
+                ExpOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ExpOptions].
+        #[derive(Copy, Clone)]
+        pub struct ExpOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ExpOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ExpOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ExpOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ExpOptionsRef<'a>> for ExpOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ExpOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ExpOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ExpOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ExpOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ExpOptions>> for ExpOptions {
+            type Value = ::planus::Offset<ExpOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ExpOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ExpOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ExpOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `TopKV2Options` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `TopKV2Options` in the file `host/schema/tflite.fbs:113`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct TopKv2Options {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for TopKv2Options {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl TopKv2Options {
+            /// Creates a [TopKv2OptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> TopKv2OptionsBuilder<()> {
+                TopKv2OptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TopKv2Options>> for TopKv2Options {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TopKv2Options> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TopKv2Options>> for TopKv2Options {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TopKv2Options>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TopKv2Options> for TopKv2Options {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TopKv2Options> {
+                TopKv2Options::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [TopKv2Options] type.
+        ///
+        /// Can be created using the [TopKv2Options::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct TopKv2OptionsBuilder<State>(State);
+
+        impl TopKv2OptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TopKv2Options].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<TopKv2Options>
+            where
+                Self: ::planus::WriteAsOffset<TopKv2Options>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TopKv2Options>> for TopKv2OptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TopKv2Options>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TopKv2Options> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TopKv2Options>> for TopKv2OptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TopKv2Options>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TopKv2Options>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TopKv2Options> for TopKv2OptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TopKv2Options> {
+                TopKv2Options::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [TopKv2Options].
+        #[derive(Copy, Clone)]
+        pub struct TopKv2OptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> TopKv2OptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for TopKv2OptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("TopKv2OptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<TopKv2OptionsRef<'a>> for TopKv2Options {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: TopKv2OptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for TopKv2OptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for TopKv2OptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[TopKv2OptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<TopKv2Options>> for TopKv2Options {
+            type Value = ::planus::Offset<TopKv2Options>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<TopKv2Options>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for TopKv2OptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[TopKv2OptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SplitOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SplitOptions` in the file `host/schema/tflite.fbs:114`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SplitOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SplitOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SplitOptions {
+            /// Creates a [SplitOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SplitOptionsBuilder<()> {
+                SplitOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SplitOptions>> for SplitOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SplitOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SplitOptions>> for SplitOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SplitOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SplitOptions> for SplitOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SplitOptions> {
+                SplitOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SplitOptions] type.
+        ///
+        /// Can be created using the [SplitOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SplitOptionsBuilder<State>(State);
+
+        impl SplitOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SplitOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SplitOptions>
+            where
+                Self: ::planus::WriteAsOffset<SplitOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SplitOptions>> for SplitOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SplitOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SplitOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SplitOptions>> for SplitOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SplitOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SplitOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SplitOptions> for SplitOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SplitOptions> {
+                SplitOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SplitOptions].
+        #[derive(Copy, Clone)]
+        pub struct SplitOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SplitOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SplitOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SplitOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SplitOptionsRef<'a>> for SplitOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SplitOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SplitOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SplitOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SplitOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SplitOptions>> for SplitOptions {
+            type Value = ::planus::Offset<SplitOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SplitOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SplitOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SplitOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `LogSoftmaxOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `LogSoftmaxOptions` in the file `host/schema/tflite.fbs:115`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct LogSoftmaxOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for LogSoftmaxOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl LogSoftmaxOptions {
+            /// Creates a [LogSoftmaxOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> LogSoftmaxOptionsBuilder<()> {
+                LogSoftmaxOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LogSoftmaxOptions>> for LogSoftmaxOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LogSoftmaxOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LogSoftmaxOptions>> for LogSoftmaxOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LogSoftmaxOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LogSoftmaxOptions> for LogSoftmaxOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LogSoftmaxOptions> {
+                LogSoftmaxOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [LogSoftmaxOptions] type.
+        ///
+        /// Can be created using the [LogSoftmaxOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct LogSoftmaxOptionsBuilder<State>(State);
+
+        impl LogSoftmaxOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [LogSoftmaxOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LogSoftmaxOptions>
+            where
+                Self: ::planus::WriteAsOffset<LogSoftmaxOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LogSoftmaxOptions>> for LogSoftmaxOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<LogSoftmaxOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LogSoftmaxOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LogSoftmaxOptions>>
+            for LogSoftmaxOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<LogSoftmaxOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LogSoftmaxOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LogSoftmaxOptions> for LogSoftmaxOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LogSoftmaxOptions> {
+                LogSoftmaxOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [LogSoftmaxOptions].
+        #[derive(Copy, Clone)]
+        pub struct LogSoftmaxOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> LogSoftmaxOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for LogSoftmaxOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("LogSoftmaxOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<LogSoftmaxOptionsRef<'a>> for LogSoftmaxOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: LogSoftmaxOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for LogSoftmaxOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for LogSoftmaxOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[LogSoftmaxOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<LogSoftmaxOptions>> for LogSoftmaxOptions {
+            type Value = ::planus::Offset<LogSoftmaxOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<LogSoftmaxOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for LogSoftmaxOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[LogSoftmaxOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `CastOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `CastOptions` in the file `host/schema/tflite.fbs:116`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct CastOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for CastOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl CastOptions {
+            /// Creates a [CastOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> CastOptionsBuilder<()> {
+                CastOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<CastOptions>> for CastOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CastOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<CastOptions>> for CastOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<CastOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<CastOptions> for CastOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CastOptions> {
+                CastOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [CastOptions] type.
+        ///
+        /// Can be created using the [CastOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct CastOptionsBuilder<State>(State);
+
+        impl CastOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CastOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<CastOptions>
+            where
+                Self: ::planus::WriteAsOffset<CastOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<CastOptions>> for CastOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<CastOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CastOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<CastOptions>> for CastOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<CastOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<CastOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<CastOptions> for CastOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<CastOptions> {
+                CastOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [CastOptions].
+        #[derive(Copy, Clone)]
+        pub struct CastOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> CastOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for CastOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("CastOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<CastOptionsRef<'a>> for CastOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: CastOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for CastOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for CastOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[CastOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<CastOptions>> for CastOptions {
+            type Value = ::planus::Offset<CastOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<CastOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for CastOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[CastOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `DequantizeOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `DequantizeOptions` in the file `host/schema/tflite.fbs:117`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct DequantizeOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for DequantizeOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl DequantizeOptions {
+            /// Creates a [DequantizeOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> DequantizeOptionsBuilder<()> {
+                DequantizeOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<DequantizeOptions>> for DequantizeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<DequantizeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<DequantizeOptions>> for DequantizeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<DequantizeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<DequantizeOptions> for DequantizeOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<DequantizeOptions> {
+                DequantizeOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [DequantizeOptions] type.
+        ///
+        /// Can be created using the [DequantizeOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct DequantizeOptionsBuilder<State>(State);
+
+        impl DequantizeOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [DequantizeOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<DequantizeOptions>
+            where
+                Self: ::planus::WriteAsOffset<DequantizeOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<DequantizeOptions>> for DequantizeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<DequantizeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<DequantizeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<DequantizeOptions>>
+            for DequantizeOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<DequantizeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<DequantizeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<DequantizeOptions> for DequantizeOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<DequantizeOptions> {
+                DequantizeOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [DequantizeOptions].
+        #[derive(Copy, Clone)]
+        pub struct DequantizeOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> DequantizeOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for DequantizeOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("DequantizeOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<DequantizeOptionsRef<'a>> for DequantizeOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: DequantizeOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for DequantizeOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for DequantizeOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[DequantizeOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<DequantizeOptions>> for DequantizeOptions {
+            type Value = ::planus::Offset<DequantizeOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<DequantizeOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for DequantizeOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[DequantizeOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `MaximumMinimumOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `MaximumMinimumOptions` in the file `host/schema/tflite.fbs:118`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct MaximumMinimumOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for MaximumMinimumOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl MaximumMinimumOptions {
+            /// Creates a [MaximumMinimumOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> MaximumMinimumOptionsBuilder<()> {
+                MaximumMinimumOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<MaximumMinimumOptions>> for MaximumMinimumOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<MaximumMinimumOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<MaximumMinimumOptions>> for MaximumMinimumOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<MaximumMinimumOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<MaximumMinimumOptions> for MaximumMinimumOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<MaximumMinimumOptions> {
+                MaximumMinimumOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [MaximumMinimumOptions] type.
+        ///
+        /// Can be created using the [MaximumMinimumOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct MaximumMinimumOptionsBuilder<State>(State);
+
+        impl MaximumMinimumOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [MaximumMinimumOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<MaximumMinimumOptions>
+            where
+                Self: ::planus::WriteAsOffset<MaximumMinimumOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<MaximumMinimumOptions>>
+            for MaximumMinimumOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<MaximumMinimumOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<MaximumMinimumOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<MaximumMinimumOptions>>
+            for MaximumMinimumOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<MaximumMinimumOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<MaximumMinimumOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<MaximumMinimumOptions> for MaximumMinimumOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<MaximumMinimumOptions> {
+                MaximumMinimumOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [MaximumMinimumOptions].
+        #[derive(Copy, Clone)]
+        pub struct MaximumMinimumOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> MaximumMinimumOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for MaximumMinimumOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("MaximumMinimumOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<MaximumMinimumOptionsRef<'a>> for MaximumMinimumOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: MaximumMinimumOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for MaximumMinimumOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for MaximumMinimumOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[MaximumMinimumOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<MaximumMinimumOptions>>
+            for MaximumMinimumOptions
+        {
+            type Value = ::planus::Offset<MaximumMinimumOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<MaximumMinimumOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for MaximumMinimumOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[MaximumMinimumOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ArgMaxOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ArgMaxOptions` in the file `host/schema/tflite.fbs:119`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ArgMaxOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ArgMaxOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ArgMaxOptions {
+            /// Creates a [ArgMaxOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ArgMaxOptionsBuilder<()> {
+                ArgMaxOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ArgMaxOptions>> for ArgMaxOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMaxOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ArgMaxOptions>> for ArgMaxOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ArgMaxOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ArgMaxOptions> for ArgMaxOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMaxOptions> {
+                ArgMaxOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ArgMaxOptions] type.
+        ///
+        /// Can be created using the [ArgMaxOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ArgMaxOptionsBuilder<State>(State);
+
+        impl ArgMaxOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ArgMaxOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMaxOptions>
+            where
+                Self: ::planus::WriteAsOffset<ArgMaxOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ArgMaxOptions>> for ArgMaxOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ArgMaxOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMaxOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ArgMaxOptions>> for ArgMaxOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ArgMaxOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ArgMaxOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ArgMaxOptions> for ArgMaxOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMaxOptions> {
+                ArgMaxOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ArgMaxOptions].
+        #[derive(Copy, Clone)]
+        pub struct ArgMaxOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ArgMaxOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ArgMaxOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ArgMaxOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ArgMaxOptionsRef<'a>> for ArgMaxOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ArgMaxOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ArgMaxOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ArgMaxOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ArgMaxOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ArgMaxOptions>> for ArgMaxOptions {
+            type Value = ::planus::Offset<ArgMaxOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ArgMaxOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ArgMaxOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ArgMaxOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `LessOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `LessOptions` in the file `host/schema/tflite.fbs:120`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct LessOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for LessOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl LessOptions {
+            /// Creates a [LessOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> LessOptionsBuilder<()> {
+                LessOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LessOptions>> for LessOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<LessOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LessOptions>> for LessOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LessOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LessOptions> for LessOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<LessOptions> {
+                LessOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [LessOptions] type.
+        ///
+        /// Can be created using the [LessOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct LessOptionsBuilder<State>(State);
+
+        impl LessOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [LessOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<LessOptions>
+            where
+                Self: ::planus::WriteAsOffset<LessOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LessOptions>> for LessOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<LessOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<LessOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LessOptions>> for LessOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<LessOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LessOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LessOptions> for LessOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<LessOptions> {
+                LessOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [LessOptions].
+        #[derive(Copy, Clone)]
+        pub struct LessOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> LessOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for LessOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("LessOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<LessOptionsRef<'a>> for LessOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: LessOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for LessOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for LessOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[LessOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<LessOptions>> for LessOptions {
+            type Value = ::planus::Offset<LessOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<LessOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for LessOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[LessOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `NegOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `NegOptions` in the file `host/schema/tflite.fbs:121`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct NegOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for NegOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl NegOptions {
+            /// Creates a [NegOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> NegOptionsBuilder<()> {
+                NegOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<NegOptions>> for NegOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<NegOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<NegOptions>> for NegOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<NegOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<NegOptions> for NegOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<NegOptions> {
+                NegOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [NegOptions] type.
+        ///
+        /// Can be created using the [NegOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct NegOptionsBuilder<State>(State);
+
+        impl NegOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [NegOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<NegOptions>
+            where
+                Self: ::planus::WriteAsOffset<NegOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<NegOptions>> for NegOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<NegOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<NegOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<NegOptions>> for NegOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<NegOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<NegOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<NegOptions> for NegOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<NegOptions> {
+                NegOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [NegOptions].
+        #[derive(Copy, Clone)]
+        pub struct NegOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> NegOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for NegOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("NegOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<NegOptionsRef<'a>> for NegOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: NegOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for NegOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for NegOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[NegOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<NegOptions>> for NegOptions {
+            type Value = ::planus::Offset<NegOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<NegOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for NegOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[NegOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `PadV2Options` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `PadV2Options` in the file `host/schema/tflite.fbs:122`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct PadV2Options {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for PadV2Options {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl PadV2Options {
+            /// Creates a [PadV2OptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> PadV2OptionsBuilder<()> {
+                PadV2OptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PadV2Options>> for PadV2Options {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadV2Options> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PadV2Options>> for PadV2Options {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PadV2Options>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PadV2Options> for PadV2Options {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadV2Options> {
+                PadV2Options::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [PadV2Options] type.
+        ///
+        /// Can be created using the [PadV2Options::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct PadV2OptionsBuilder<State>(State);
+
+        impl PadV2OptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PadV2Options].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadV2Options>
+            where
+                Self: ::planus::WriteAsOffset<PadV2Options>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PadV2Options>> for PadV2OptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PadV2Options>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadV2Options> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PadV2Options>> for PadV2OptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PadV2Options>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PadV2Options>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PadV2Options> for PadV2OptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PadV2Options> {
+                PadV2Options::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [PadV2Options].
+        #[derive(Copy, Clone)]
+        pub struct PadV2OptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> PadV2OptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for PadV2OptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("PadV2OptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<PadV2OptionsRef<'a>> for PadV2Options {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: PadV2OptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for PadV2OptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for PadV2OptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[PadV2OptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<PadV2Options>> for PadV2Options {
+            type Value = ::planus::Offset<PadV2Options>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<PadV2Options>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for PadV2OptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[PadV2OptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `GreaterOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `GreaterOptions` in the file `host/schema/tflite.fbs:123`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct GreaterOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for GreaterOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl GreaterOptions {
+            /// Creates a [GreaterOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> GreaterOptionsBuilder<()> {
+                GreaterOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GreaterOptions>> for GreaterOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GreaterOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GreaterOptions>> for GreaterOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GreaterOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GreaterOptions> for GreaterOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GreaterOptions> {
+                GreaterOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [GreaterOptions] type.
+        ///
+        /// Can be created using the [GreaterOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct GreaterOptionsBuilder<State>(State);
+
+        impl GreaterOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [GreaterOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<GreaterOptions>
+            where
+                Self: ::planus::WriteAsOffset<GreaterOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GreaterOptions>> for GreaterOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<GreaterOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GreaterOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GreaterOptions>> for GreaterOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<GreaterOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GreaterOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GreaterOptions> for GreaterOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<GreaterOptions> {
+                GreaterOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [GreaterOptions].
+        #[derive(Copy, Clone)]
+        pub struct GreaterOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> GreaterOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for GreaterOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("GreaterOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<GreaterOptionsRef<'a>> for GreaterOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: GreaterOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for GreaterOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for GreaterOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[GreaterOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<GreaterOptions>> for GreaterOptions {
+            type Value = ::planus::Offset<GreaterOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<GreaterOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for GreaterOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[GreaterOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `GreaterEqualOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `GreaterEqualOptions` in the file `host/schema/tflite.fbs:124`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct GreaterEqualOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for GreaterEqualOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl GreaterEqualOptions {
+            /// Creates a [GreaterEqualOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> GreaterEqualOptionsBuilder<()> {
+                GreaterEqualOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GreaterEqualOptions>> for GreaterEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<GreaterEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GreaterEqualOptions>> for GreaterEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GreaterEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GreaterEqualOptions> for GreaterEqualOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<GreaterEqualOptions> {
+                GreaterEqualOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [GreaterEqualOptions] type.
+        ///
+        /// Can be created using the [GreaterEqualOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct GreaterEqualOptionsBuilder<State>(State);
+
+        impl GreaterEqualOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [GreaterEqualOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<GreaterEqualOptions>
+            where
+                Self: ::planus::WriteAsOffset<GreaterEqualOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<GreaterEqualOptions>> for GreaterEqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<GreaterEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<GreaterEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<GreaterEqualOptions>>
+            for GreaterEqualOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<GreaterEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<GreaterEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<GreaterEqualOptions> for GreaterEqualOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<GreaterEqualOptions> {
+                GreaterEqualOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [GreaterEqualOptions].
+        #[derive(Copy, Clone)]
+        pub struct GreaterEqualOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> GreaterEqualOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for GreaterEqualOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("GreaterEqualOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<GreaterEqualOptionsRef<'a>> for GreaterEqualOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: GreaterEqualOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for GreaterEqualOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for GreaterEqualOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[GreaterEqualOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<GreaterEqualOptions>> for GreaterEqualOptions {
+            type Value = ::planus::Offset<GreaterEqualOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<GreaterEqualOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for GreaterEqualOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[GreaterEqualOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `LessEqualOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `LessEqualOptions` in the file `host/schema/tflite.fbs:125`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct LessEqualOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for LessEqualOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl LessEqualOptions {
+            /// Creates a [LessEqualOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> LessEqualOptionsBuilder<()> {
+                LessEqualOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LessEqualOptions>> for LessEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LessEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LessEqualOptions>> for LessEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LessEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LessEqualOptions> for LessEqualOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LessEqualOptions> {
+                LessEqualOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [LessEqualOptions] type.
+        ///
+        /// Can be created using the [LessEqualOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct LessEqualOptionsBuilder<State>(State);
+
+        impl LessEqualOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [LessEqualOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LessEqualOptions>
+            where
+                Self: ::planus::WriteAsOffset<LessEqualOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<LessEqualOptions>> for LessEqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<LessEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LessEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<LessEqualOptions>> for LessEqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<LessEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<LessEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<LessEqualOptions> for LessEqualOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<LessEqualOptions> {
+                LessEqualOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [LessEqualOptions].
+        #[derive(Copy, Clone)]
+        pub struct LessEqualOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> LessEqualOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for LessEqualOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("LessEqualOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<LessEqualOptionsRef<'a>> for LessEqualOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: LessEqualOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for LessEqualOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for LessEqualOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[LessEqualOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<LessEqualOptions>> for LessEqualOptions {
+            type Value = ::planus::Offset<LessEqualOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<LessEqualOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for LessEqualOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[LessEqualOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SelectOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SelectOptions` in the file `host/schema/tflite.fbs:126`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SelectOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SelectOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SelectOptions {
+            /// Creates a [SelectOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SelectOptionsBuilder<()> {
+                SelectOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SelectOptions>> for SelectOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SelectOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SelectOptions>> for SelectOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SelectOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SelectOptions> for SelectOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SelectOptions> {
+                SelectOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SelectOptions] type.
+        ///
+        /// Can be created using the [SelectOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SelectOptionsBuilder<State>(State);
+
+        impl SelectOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SelectOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SelectOptions>
+            where
+                Self: ::planus::WriteAsOffset<SelectOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SelectOptions>> for SelectOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SelectOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SelectOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SelectOptions>> for SelectOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SelectOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SelectOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SelectOptions> for SelectOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SelectOptions> {
+                SelectOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SelectOptions].
+        #[derive(Copy, Clone)]
+        pub struct SelectOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SelectOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SelectOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SelectOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SelectOptionsRef<'a>> for SelectOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SelectOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SelectOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SelectOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SelectOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SelectOptions>> for SelectOptions {
+            type Value = ::planus::Offset<SelectOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SelectOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SelectOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SelectOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SliceOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SliceOptions` in the file `host/schema/tflite.fbs:127`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SliceOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SliceOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SliceOptions {
+            /// Creates a [SliceOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SliceOptionsBuilder<()> {
+                SliceOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SliceOptions>> for SliceOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SliceOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SliceOptions>> for SliceOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SliceOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SliceOptions> for SliceOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SliceOptions> {
+                SliceOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SliceOptions] type.
+        ///
+        /// Can be created using the [SliceOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SliceOptionsBuilder<State>(State);
+
+        impl SliceOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SliceOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<SliceOptions>
+            where
+                Self: ::planus::WriteAsOffset<SliceOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SliceOptions>> for SliceOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SliceOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SliceOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SliceOptions>> for SliceOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SliceOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SliceOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SliceOptions> for SliceOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<SliceOptions> {
+                SliceOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SliceOptions].
+        #[derive(Copy, Clone)]
+        pub struct SliceOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> SliceOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SliceOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SliceOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SliceOptionsRef<'a>> for SliceOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SliceOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SliceOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SliceOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SliceOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SliceOptions>> for SliceOptions {
+            type Value = ::planus::Offset<SliceOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SliceOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SliceOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SliceOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `TransposeConvOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `TransposeConvOptions` in the file `host/schema/tflite.fbs:128`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct TransposeConvOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for TransposeConvOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl TransposeConvOptions {
+            /// Creates a [TransposeConvOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> TransposeConvOptionsBuilder<()> {
+                TransposeConvOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TransposeConvOptions>> for TransposeConvOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeConvOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TransposeConvOptions>> for TransposeConvOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TransposeConvOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TransposeConvOptions> for TransposeConvOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeConvOptions> {
+                TransposeConvOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [TransposeConvOptions] type.
+        ///
+        /// Can be created using the [TransposeConvOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct TransposeConvOptionsBuilder<State>(State);
+
+        impl TransposeConvOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TransposeConvOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeConvOptions>
+            where
+                Self: ::planus::WriteAsOffset<TransposeConvOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TransposeConvOptions>> for TransposeConvOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TransposeConvOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeConvOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TransposeConvOptions>>
+            for TransposeConvOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<TransposeConvOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TransposeConvOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TransposeConvOptions> for TransposeConvOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<TransposeConvOptions> {
+                TransposeConvOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [TransposeConvOptions].
+        #[derive(Copy, Clone)]
+        pub struct TransposeConvOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> TransposeConvOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for TransposeConvOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("TransposeConvOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<TransposeConvOptionsRef<'a>> for TransposeConvOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: TransposeConvOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for TransposeConvOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for TransposeConvOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[TransposeConvOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<TransposeConvOptions>> for TransposeConvOptions {
+            type Value = ::planus::Offset<TransposeConvOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<TransposeConvOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for TransposeConvOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[TransposeConvOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `SparseToDenseOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `SparseToDenseOptions` in the file `host/schema/tflite.fbs:129`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct SparseToDenseOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for SparseToDenseOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl SparseToDenseOptions {
+            /// Creates a [SparseToDenseOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> SparseToDenseOptionsBuilder<()> {
+                SparseToDenseOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SparseToDenseOptions>> for SparseToDenseOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SparseToDenseOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SparseToDenseOptions>> for SparseToDenseOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SparseToDenseOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SparseToDenseOptions> for SparseToDenseOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SparseToDenseOptions> {
+                SparseToDenseOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [SparseToDenseOptions] type.
+        ///
+        /// Can be created using the [SparseToDenseOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct SparseToDenseOptionsBuilder<State>(State);
+
+        impl SparseToDenseOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [SparseToDenseOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SparseToDenseOptions>
+            where
+                Self: ::planus::WriteAsOffset<SparseToDenseOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<SparseToDenseOptions>> for SparseToDenseOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<SparseToDenseOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SparseToDenseOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<SparseToDenseOptions>>
+            for SparseToDenseOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<SparseToDenseOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<SparseToDenseOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<SparseToDenseOptions> for SparseToDenseOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<SparseToDenseOptions> {
+                SparseToDenseOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [SparseToDenseOptions].
+        #[derive(Copy, Clone)]
+        pub struct SparseToDenseOptionsRef<'a>(
+            #[allow(dead_code)] ::planus::table_reader::Table<'a>,
+        );
+
+        impl<'a> SparseToDenseOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for SparseToDenseOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("SparseToDenseOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<SparseToDenseOptionsRef<'a>> for SparseToDenseOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: SparseToDenseOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for SparseToDenseOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for SparseToDenseOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[SparseToDenseOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<SparseToDenseOptions>> for SparseToDenseOptions {
+            type Value = ::planus::Offset<SparseToDenseOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<SparseToDenseOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for SparseToDenseOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[SparseToDenseOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `TileOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `TileOptions` in the file `host/schema/tflite.fbs:130`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct TileOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for TileOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl TileOptions {
+            /// Creates a [TileOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> TileOptionsBuilder<()> {
+                TileOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TileOptions>> for TileOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TileOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TileOptions>> for TileOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TileOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TileOptions> for TileOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TileOptions> {
+                TileOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [TileOptions] type.
+        ///
+        /// Can be created using the [TileOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct TileOptionsBuilder<State>(State);
+
+        impl TileOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [TileOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<TileOptions>
+            where
+                Self: ::planus::WriteAsOffset<TileOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<TileOptions>> for TileOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TileOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TileOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<TileOptions>> for TileOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<TileOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<TileOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<TileOptions> for TileOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<TileOptions> {
+                TileOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [TileOptions].
+        #[derive(Copy, Clone)]
+        pub struct TileOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> TileOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for TileOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("TileOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<TileOptionsRef<'a>> for TileOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: TileOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for TileOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for TileOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[TileOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<TileOptions>> for TileOptions {
+            type Value = ::planus::Offset<TileOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<TileOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for TileOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[TileOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ExpandDimsOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ExpandDimsOptions` in the file `host/schema/tflite.fbs:131`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ExpandDimsOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ExpandDimsOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ExpandDimsOptions {
+            /// Creates a [ExpandDimsOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ExpandDimsOptionsBuilder<()> {
+                ExpandDimsOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ExpandDimsOptions>> for ExpandDimsOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<ExpandDimsOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ExpandDimsOptions>> for ExpandDimsOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ExpandDimsOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ExpandDimsOptions> for ExpandDimsOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<ExpandDimsOptions> {
+                ExpandDimsOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ExpandDimsOptions] type.
+        ///
+        /// Can be created using the [ExpandDimsOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ExpandDimsOptionsBuilder<State>(State);
+
+        impl ExpandDimsOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ExpandDimsOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<ExpandDimsOptions>
+            where
+                Self: ::planus::WriteAsOffset<ExpandDimsOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ExpandDimsOptions>> for ExpandDimsOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ExpandDimsOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<ExpandDimsOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ExpandDimsOptions>>
+            for ExpandDimsOptionsBuilder<()>
+        {
+            type Prepared = ::planus::Offset<ExpandDimsOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ExpandDimsOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ExpandDimsOptions> for ExpandDimsOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<ExpandDimsOptions> {
+                ExpandDimsOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ExpandDimsOptions].
+        #[derive(Copy, Clone)]
+        pub struct ExpandDimsOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ExpandDimsOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ExpandDimsOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ExpandDimsOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ExpandDimsOptionsRef<'a>> for ExpandDimsOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ExpandDimsOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ExpandDimsOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ExpandDimsOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ExpandDimsOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ExpandDimsOptions>> for ExpandDimsOptions {
+            type Value = ::planus::Offset<ExpandDimsOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ExpandDimsOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ExpandDimsOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ExpandDimsOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `EqualOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `EqualOptions` in the file `host/schema/tflite.fbs:132`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct EqualOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for EqualOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl EqualOptions {
+            /// Creates a [EqualOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> EqualOptionsBuilder<()> {
+                EqualOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<EqualOptions>> for EqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<EqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<EqualOptions>> for EqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<EqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<EqualOptions> for EqualOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<EqualOptions> {
+                EqualOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [EqualOptions] type.
+        ///
+        /// Can be created using the [EqualOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct EqualOptionsBuilder<State>(State);
+
+        impl EqualOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [EqualOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<EqualOptions>
+            where
+                Self: ::planus::WriteAsOffset<EqualOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<EqualOptions>> for EqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<EqualOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<EqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<EqualOptions>> for EqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<EqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<EqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<EqualOptions> for EqualOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<EqualOptions> {
+                EqualOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [EqualOptions].
+        #[derive(Copy, Clone)]
+        pub struct EqualOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> EqualOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for EqualOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("EqualOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<EqualOptionsRef<'a>> for EqualOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: EqualOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for EqualOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for EqualOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[EqualOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<EqualOptions>> for EqualOptions {
+            type Value = ::planus::Offset<EqualOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<EqualOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for EqualOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[EqualOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `NotEqualOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `NotEqualOptions` in the file `host/schema/tflite.fbs:133`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct NotEqualOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for NotEqualOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl NotEqualOptions {
+            /// Creates a [NotEqualOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> NotEqualOptionsBuilder<()> {
+                NotEqualOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<NotEqualOptions>> for NotEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<NotEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<NotEqualOptions>> for NotEqualOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<NotEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<NotEqualOptions> for NotEqualOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<NotEqualOptions> {
+                NotEqualOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [NotEqualOptions] type.
+        ///
+        /// Can be created using the [NotEqualOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct NotEqualOptionsBuilder<State>(State);
+
+        impl NotEqualOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [NotEqualOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<NotEqualOptions>
+            where
+                Self: ::planus::WriteAsOffset<NotEqualOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<NotEqualOptions>> for NotEqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<NotEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<NotEqualOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<NotEqualOptions>> for NotEqualOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<NotEqualOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<NotEqualOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<NotEqualOptions> for NotEqualOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<NotEqualOptions> {
+                NotEqualOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [NotEqualOptions].
+        #[derive(Copy, Clone)]
+        pub struct NotEqualOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> NotEqualOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for NotEqualOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("NotEqualOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<NotEqualOptionsRef<'a>> for NotEqualOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: NotEqualOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for NotEqualOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for NotEqualOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[NotEqualOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<NotEqualOptions>> for NotEqualOptions {
+            type Value = ::planus::Offset<NotEqualOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<NotEqualOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for NotEqualOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[NotEqualOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ShapeOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ShapeOptions` in the file `host/schema/tflite.fbs:134`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ShapeOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ShapeOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ShapeOptions {
+            /// Creates a [ShapeOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ShapeOptionsBuilder<()> {
+                ShapeOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ShapeOptions>> for ShapeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ShapeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ShapeOptions>> for ShapeOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ShapeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ShapeOptions> for ShapeOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ShapeOptions> {
+                ShapeOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ShapeOptions] type.
+        ///
+        /// Can be created using the [ShapeOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ShapeOptionsBuilder<State>(State);
+
+        impl ShapeOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ShapeOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<ShapeOptions>
+            where
+                Self: ::planus::WriteAsOffset<ShapeOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ShapeOptions>> for ShapeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ShapeOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ShapeOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ShapeOptions>> for ShapeOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ShapeOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ShapeOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ShapeOptions> for ShapeOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ShapeOptions> {
+                ShapeOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ShapeOptions].
+        #[derive(Copy, Clone)]
+        pub struct ShapeOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ShapeOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ShapeOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ShapeOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ShapeOptionsRef<'a>> for ShapeOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ShapeOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ShapeOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ShapeOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ShapeOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ShapeOptions>> for ShapeOptions {
+            type Value = ::planus::Offset<ShapeOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ShapeOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ShapeOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ShapeOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `PowOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `PowOptions` in the file `host/schema/tflite.fbs:135`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct PowOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for PowOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl PowOptions {
+            /// Creates a [PowOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> PowOptionsBuilder<()> {
+                PowOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PowOptions>> for PowOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PowOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PowOptions>> for PowOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PowOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PowOptions> for PowOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PowOptions> {
+                PowOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [PowOptions] type.
+        ///
+        /// Can be created using the [PowOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct PowOptionsBuilder<State>(State);
+
+        impl PowOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PowOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<PowOptions>
+            where
+                Self: ::planus::WriteAsOffset<PowOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PowOptions>> for PowOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PowOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PowOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PowOptions>> for PowOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PowOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PowOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PowOptions> for PowOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PowOptions> {
+                PowOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [PowOptions].
+        #[derive(Copy, Clone)]
+        pub struct PowOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> PowOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for PowOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("PowOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<PowOptionsRef<'a>> for PowOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: PowOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for PowOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for PowOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[PowOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<PowOptions>> for PowOptions {
+            type Value = ::planus::Offset<PowOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<PowOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for PowOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[PowOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `ArgMinOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `ArgMinOptions` in the file `host/schema/tflite.fbs:136`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct ArgMinOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for ArgMinOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl ArgMinOptions {
+            /// Creates a [ArgMinOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> ArgMinOptionsBuilder<()> {
+                ArgMinOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ArgMinOptions>> for ArgMinOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMinOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ArgMinOptions>> for ArgMinOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ArgMinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ArgMinOptions> for ArgMinOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMinOptions> {
+                ArgMinOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [ArgMinOptions] type.
+        ///
+        /// Can be created using the [ArgMinOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct ArgMinOptionsBuilder<State>(State);
+
+        impl ArgMinOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [ArgMinOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMinOptions>
+            where
+                Self: ::planus::WriteAsOffset<ArgMinOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<ArgMinOptions>> for ArgMinOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ArgMinOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMinOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<ArgMinOptions>> for ArgMinOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<ArgMinOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<ArgMinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<ArgMinOptions> for ArgMinOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<ArgMinOptions> {
+                ArgMinOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [ArgMinOptions].
+        #[derive(Copy, Clone)]
+        pub struct ArgMinOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> ArgMinOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for ArgMinOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("ArgMinOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<ArgMinOptionsRef<'a>> for ArgMinOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: ArgMinOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for ArgMinOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for ArgMinOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[ArgMinOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<ArgMinOptions>> for ArgMinOptions {
+            type Value = ::planus::Offset<ArgMinOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<ArgMinOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for ArgMinOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[ArgMinOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `FakeQuantOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `FakeQuantOptions` in the file `host/schema/tflite.fbs:137`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct FakeQuantOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for FakeQuantOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl FakeQuantOptions {
+            /// Creates a [FakeQuantOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> FakeQuantOptionsBuilder<()> {
+                FakeQuantOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<FakeQuantOptions>> for FakeQuantOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<FakeQuantOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<FakeQuantOptions>> for FakeQuantOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<FakeQuantOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<FakeQuantOptions> for FakeQuantOptions {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<FakeQuantOptions> {
+                FakeQuantOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [FakeQuantOptions] type.
+        ///
+        /// Can be created using the [FakeQuantOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct FakeQuantOptionsBuilder<State>(State);
+
+        impl FakeQuantOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [FakeQuantOptions].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<FakeQuantOptions>
+            where
+                Self: ::planus::WriteAsOffset<FakeQuantOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<FakeQuantOptions>> for FakeQuantOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<FakeQuantOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<FakeQuantOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<FakeQuantOptions>> for FakeQuantOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<FakeQuantOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<FakeQuantOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<FakeQuantOptions> for FakeQuantOptionsBuilder<()> {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<FakeQuantOptions> {
+                FakeQuantOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [FakeQuantOptions].
+        #[derive(Copy, Clone)]
+        pub struct FakeQuantOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> FakeQuantOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for FakeQuantOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("FakeQuantOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<FakeQuantOptionsRef<'a>> for FakeQuantOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: FakeQuantOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for FakeQuantOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for FakeQuantOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[FakeQuantOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<FakeQuantOptions>> for FakeQuantOptions {
+            type Value = ::planus::Offset<FakeQuantOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<FakeQuantOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for FakeQuantOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[FakeQuantOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The table `PackOptions` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `PackOptions` in the file `host/schema/tflite.fbs:138`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct PackOptions {}
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for PackOptions {
+            fn default() -> Self {
+                Self {}
+            }
+        }
+
+        impl PackOptions {
+            /// Creates a [PackOptionsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> PackOptionsBuilder<()> {
+                PackOptionsBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(builder: &mut ::planus::Builder) -> ::planus::Offset<Self> {
+                let table_writer: ::planus::table_writer::TableWriter<4> =
+                    ::core::default::Default::default();
+                unsafe {
+                    table_writer.finish(builder, |_table_writer| {});
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PackOptions>> for PackOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PackOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PackOptions>> for PackOptions {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PackOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PackOptions> for PackOptions {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PackOptions> {
+                PackOptions::create(builder)
+            }
+        }
+
+        /// Builder for serializing an instance of the [PackOptions] type.
+        ///
+        /// Can be created using the [PackOptions::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct PackOptionsBuilder<State>(State);
+
+        impl PackOptionsBuilder<()> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [PackOptions].
+            #[inline]
+            pub fn finish(self, builder: &mut ::planus::Builder) -> ::planus::Offset<PackOptions>
+            where
+                Self: ::planus::WriteAsOffset<PackOptions>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<PackOptions>> for PackOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PackOptions>;
+
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PackOptions> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<PackOptions>> for PackOptionsBuilder<()> {
+            type Prepared = ::planus::Offset<PackOptions>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<PackOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<PackOptions> for PackOptionsBuilder<()> {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::Offset<PackOptions> {
+                PackOptions::create(builder)
+            }
+        }
+
+        /// Reference to a deserialized [PackOptions].
+        #[derive(Copy, Clone)]
+        pub struct PackOptionsRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> PackOptionsRef<'a> {}
+
+        impl<'a> ::core::fmt::Debug for PackOptionsRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("PackOptionsRef");
+
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<PackOptionsRef<'a>> for PackOptions {
+            type Error = ::planus::Error;
+
+            fn try_from(_value: PackOptionsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self {})
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for PackOptionsRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for PackOptionsRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[PackOptionsRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<PackOptions>> for PackOptions {
+            type Value = ::planus::Offset<PackOptions>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<PackOptions>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for PackOptionsRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[PackOptionsRef]", "read_as_root", 0)
+                })
+            }
+        }
+
         /// The union `BuiltinOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Union `BuiltinOptions` in the file `host/schema/tflite.fbs:96`
+        /// * Union `BuiltinOptions` in the file `host/schema/tflite.fbs:140`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub enum BuiltinOptions {
             /// The variant of type `Conv2DOptions` in the union `BuiltinOptions`
@@ -6097,6 +15177,134 @@ mod root {
 
             /// The variant of type `ReshapeOptions` in the union `BuiltinOptions`
             ReshapeOptions(::planus::alloc::boxed::Box<self::ReshapeOptions>),
+
+            /// The variant of type `SkipGramOptions` in the union `BuiltinOptions`
+            SkipGramOptions(::planus::alloc::boxed::Box<self::SkipGramOptions>),
+
+            /// The variant of type `SpaceToDepthOptions` in the union `BuiltinOptions`
+            SpaceToDepthOptions(::planus::alloc::boxed::Box<self::SpaceToDepthOptions>),
+
+            /// The variant of type `EmbeddingLookupSparseOptions` in the union `BuiltinOptions`
+            EmbeddingLookupSparseOptions(
+                ::planus::alloc::boxed::Box<self::EmbeddingLookupSparseOptions>,
+            ),
+
+            /// The variant of type `MulOptions` in the union `BuiltinOptions`
+            MulOptions(::planus::alloc::boxed::Box<self::MulOptions>),
+
+            /// The variant of type `PadOptions` in the union `BuiltinOptions`
+            PadOptions(::planus::alloc::boxed::Box<self::PadOptions>),
+
+            /// The variant of type `GatherOptions` in the union `BuiltinOptions`
+            GatherOptions(::planus::alloc::boxed::Box<self::GatherOptions>),
+
+            /// The variant of type `BatchToSpaceNDOptions` in the union `BuiltinOptions`
+            BatchToSpaceNdOptions(::planus::alloc::boxed::Box<self::BatchToSpaceNdOptions>),
+
+            /// The variant of type `SpaceToBatchNDOptions` in the union `BuiltinOptions`
+            SpaceToBatchNdOptions(::planus::alloc::boxed::Box<self::SpaceToBatchNdOptions>),
+
+            /// The variant of type `TransposeOptions` in the union `BuiltinOptions`
+            TransposeOptions(::planus::alloc::boxed::Box<self::TransposeOptions>),
+
+            /// The variant of type `ReducerOptions` in the union `BuiltinOptions`
+            ReducerOptions(::planus::alloc::boxed::Box<self::ReducerOptions>),
+
+            /// The variant of type `SubOptions` in the union `BuiltinOptions`
+            SubOptions(::planus::alloc::boxed::Box<self::SubOptions>),
+
+            /// The variant of type `DivOptions` in the union `BuiltinOptions`
+            DivOptions(::planus::alloc::boxed::Box<self::DivOptions>),
+
+            /// The variant of type `SqueezeOptions` in the union `BuiltinOptions`
+            SqueezeOptions(::planus::alloc::boxed::Box<self::SqueezeOptions>),
+
+            /// The variant of type `SequenceRNNOptions` in the union `BuiltinOptions`
+            SequenceRnnOptions(::planus::alloc::boxed::Box<self::SequenceRnnOptions>),
+
+            /// The variant of type `StridedSliceOptions` in the union `BuiltinOptions`
+            StridedSliceOptions(::planus::alloc::boxed::Box<self::StridedSliceOptions>),
+
+            /// The variant of type `ExpOptions` in the union `BuiltinOptions`
+            ExpOptions(::planus::alloc::boxed::Box<self::ExpOptions>),
+
+            /// The variant of type `TopKV2Options` in the union `BuiltinOptions`
+            TopKv2Options(::planus::alloc::boxed::Box<self::TopKv2Options>),
+
+            /// The variant of type `SplitOptions` in the union `BuiltinOptions`
+            SplitOptions(::planus::alloc::boxed::Box<self::SplitOptions>),
+
+            /// The variant of type `LogSoftmaxOptions` in the union `BuiltinOptions`
+            LogSoftmaxOptions(::planus::alloc::boxed::Box<self::LogSoftmaxOptions>),
+
+            /// The variant of type `CastOptions` in the union `BuiltinOptions`
+            CastOptions(::planus::alloc::boxed::Box<self::CastOptions>),
+
+            /// The variant of type `DequantizeOptions` in the union `BuiltinOptions`
+            DequantizeOptions(::planus::alloc::boxed::Box<self::DequantizeOptions>),
+
+            /// The variant of type `MaximumMinimumOptions` in the union `BuiltinOptions`
+            MaximumMinimumOptions(::planus::alloc::boxed::Box<self::MaximumMinimumOptions>),
+
+            /// The variant of type `ArgMaxOptions` in the union `BuiltinOptions`
+            ArgMaxOptions(::planus::alloc::boxed::Box<self::ArgMaxOptions>),
+
+            /// The variant of type `LessOptions` in the union `BuiltinOptions`
+            LessOptions(::planus::alloc::boxed::Box<self::LessOptions>),
+
+            /// The variant of type `NegOptions` in the union `BuiltinOptions`
+            NegOptions(::planus::alloc::boxed::Box<self::NegOptions>),
+
+            /// The variant of type `PadV2Options` in the union `BuiltinOptions`
+            PadV2Options(::planus::alloc::boxed::Box<self::PadV2Options>),
+
+            /// The variant of type `GreaterOptions` in the union `BuiltinOptions`
+            GreaterOptions(::planus::alloc::boxed::Box<self::GreaterOptions>),
+
+            /// The variant of type `GreaterEqualOptions` in the union `BuiltinOptions`
+            GreaterEqualOptions(::planus::alloc::boxed::Box<self::GreaterEqualOptions>),
+
+            /// The variant of type `LessEqualOptions` in the union `BuiltinOptions`
+            LessEqualOptions(::planus::alloc::boxed::Box<self::LessEqualOptions>),
+
+            /// The variant of type `SelectOptions` in the union `BuiltinOptions`
+            SelectOptions(::planus::alloc::boxed::Box<self::SelectOptions>),
+
+            /// The variant of type `SliceOptions` in the union `BuiltinOptions`
+            SliceOptions(::planus::alloc::boxed::Box<self::SliceOptions>),
+
+            /// The variant of type `TransposeConvOptions` in the union `BuiltinOptions`
+            TransposeConvOptions(::planus::alloc::boxed::Box<self::TransposeConvOptions>),
+
+            /// The variant of type `SparseToDenseOptions` in the union `BuiltinOptions`
+            SparseToDenseOptions(::planus::alloc::boxed::Box<self::SparseToDenseOptions>),
+
+            /// The variant of type `TileOptions` in the union `BuiltinOptions`
+            TileOptions(::planus::alloc::boxed::Box<self::TileOptions>),
+
+            /// The variant of type `ExpandDimsOptions` in the union `BuiltinOptions`
+            ExpandDimsOptions(::planus::alloc::boxed::Box<self::ExpandDimsOptions>),
+
+            /// The variant of type `EqualOptions` in the union `BuiltinOptions`
+            EqualOptions(::planus::alloc::boxed::Box<self::EqualOptions>),
+
+            /// The variant of type `NotEqualOptions` in the union `BuiltinOptions`
+            NotEqualOptions(::planus::alloc::boxed::Box<self::NotEqualOptions>),
+
+            /// The variant of type `ShapeOptions` in the union `BuiltinOptions`
+            ShapeOptions(::planus::alloc::boxed::Box<self::ShapeOptions>),
+
+            /// The variant of type `PowOptions` in the union `BuiltinOptions`
+            PowOptions(::planus::alloc::boxed::Box<self::PowOptions>),
+
+            /// The variant of type `ArgMinOptions` in the union `BuiltinOptions`
+            ArgMinOptions(::planus::alloc::boxed::Box<self::ArgMinOptions>),
+
+            /// The variant of type `FakeQuantOptions` in the union `BuiltinOptions`
+            FakeQuantOptions(::planus::alloc::boxed::Box<self::FakeQuantOptions>),
+
+            /// The variant of type `PackOptions` in the union `BuiltinOptions`
+            PackOptions(::planus::alloc::boxed::Box<self::PackOptions>),
         }
 
         impl BuiltinOptions {
@@ -6241,6 +15449,342 @@ mod root {
             ) -> ::planus::UnionOffset<Self> {
                 ::planus::UnionOffset::new(17, value.prepare(builder).downcast())
             }
+
+            #[inline]
+            pub fn create_skip_gram_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SkipGramOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(18, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_space_to_depth_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SpaceToDepthOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(19, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_embedding_lookup_sparse_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::EmbeddingLookupSparseOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(20, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_mul_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::MulOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(21, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_pad_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::PadOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(22, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_gather_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::GatherOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(23, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_batch_to_space_nd_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::BatchToSpaceNdOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(24, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_space_to_batch_nd_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SpaceToBatchNdOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(25, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_transpose_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::TransposeOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(26, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_reducer_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ReducerOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(27, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_sub_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SubOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(28, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_div_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::DivOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(29, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_squeeze_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SqueezeOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(30, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_sequence_rnn_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SequenceRnnOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(31, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_strided_slice_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::StridedSliceOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(32, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_exp_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ExpOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(33, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_top_kv2_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::TopKv2Options>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(34, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_split_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SplitOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(35, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_log_softmax_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::LogSoftmaxOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(36, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_cast_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::CastOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(37, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_dequantize_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::DequantizeOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(38, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_maximum_minimum_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::MaximumMinimumOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(39, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_arg_max_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ArgMaxOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(40, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_less_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::LessOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(41, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_neg_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::NegOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(42, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_pad_v2_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::PadV2Options>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(43, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_greater_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::GreaterOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(44, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_greater_equal_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::GreaterEqualOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(45, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_less_equal_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::LessEqualOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(46, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_select_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SelectOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(47, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_slice_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SliceOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(48, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_transpose_conv_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::TransposeConvOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(49, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_sparse_to_dense_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::SparseToDenseOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(50, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_tile_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::TileOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(51, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_expand_dims_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ExpandDimsOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(52, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_equal_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::EqualOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(53, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_not_equal_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::NotEqualOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(54, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_shape_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ShapeOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(55, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_pow_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::PowOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(56, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_arg_min_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::ArgMinOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(57, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_fake_quant_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::FakeQuantOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(58, value.prepare(builder).downcast())
+            }
+
+            #[inline]
+            pub fn create_pack_options(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::PackOptions>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(59, value.prepare(builder).downcast())
+            }
         }
 
         impl ::planus::WriteAsUnion<BuiltinOptions> for BuiltinOptions {
@@ -6278,6 +15822,78 @@ mod root {
                     }
                     Self::CallOptions(value) => Self::create_call_options(builder, value),
                     Self::ReshapeOptions(value) => Self::create_reshape_options(builder, value),
+                    Self::SkipGramOptions(value) => Self::create_skip_gram_options(builder, value),
+                    Self::SpaceToDepthOptions(value) => {
+                        Self::create_space_to_depth_options(builder, value)
+                    }
+                    Self::EmbeddingLookupSparseOptions(value) => {
+                        Self::create_embedding_lookup_sparse_options(builder, value)
+                    }
+                    Self::MulOptions(value) => Self::create_mul_options(builder, value),
+                    Self::PadOptions(value) => Self::create_pad_options(builder, value),
+                    Self::GatherOptions(value) => Self::create_gather_options(builder, value),
+                    Self::BatchToSpaceNdOptions(value) => {
+                        Self::create_batch_to_space_nd_options(builder, value)
+                    }
+                    Self::SpaceToBatchNdOptions(value) => {
+                        Self::create_space_to_batch_nd_options(builder, value)
+                    }
+                    Self::TransposeOptions(value) => Self::create_transpose_options(builder, value),
+                    Self::ReducerOptions(value) => Self::create_reducer_options(builder, value),
+                    Self::SubOptions(value) => Self::create_sub_options(builder, value),
+                    Self::DivOptions(value) => Self::create_div_options(builder, value),
+                    Self::SqueezeOptions(value) => Self::create_squeeze_options(builder, value),
+                    Self::SequenceRnnOptions(value) => {
+                        Self::create_sequence_rnn_options(builder, value)
+                    }
+                    Self::StridedSliceOptions(value) => {
+                        Self::create_strided_slice_options(builder, value)
+                    }
+                    Self::ExpOptions(value) => Self::create_exp_options(builder, value),
+                    Self::TopKv2Options(value) => Self::create_top_kv2_options(builder, value),
+                    Self::SplitOptions(value) => Self::create_split_options(builder, value),
+                    Self::LogSoftmaxOptions(value) => {
+                        Self::create_log_softmax_options(builder, value)
+                    }
+                    Self::CastOptions(value) => Self::create_cast_options(builder, value),
+                    Self::DequantizeOptions(value) => {
+                        Self::create_dequantize_options(builder, value)
+                    }
+                    Self::MaximumMinimumOptions(value) => {
+                        Self::create_maximum_minimum_options(builder, value)
+                    }
+                    Self::ArgMaxOptions(value) => Self::create_arg_max_options(builder, value),
+                    Self::LessOptions(value) => Self::create_less_options(builder, value),
+                    Self::NegOptions(value) => Self::create_neg_options(builder, value),
+                    Self::PadV2Options(value) => Self::create_pad_v2_options(builder, value),
+                    Self::GreaterOptions(value) => Self::create_greater_options(builder, value),
+                    Self::GreaterEqualOptions(value) => {
+                        Self::create_greater_equal_options(builder, value)
+                    }
+                    Self::LessEqualOptions(value) => {
+                        Self::create_less_equal_options(builder, value)
+                    }
+                    Self::SelectOptions(value) => Self::create_select_options(builder, value),
+                    Self::SliceOptions(value) => Self::create_slice_options(builder, value),
+                    Self::TransposeConvOptions(value) => {
+                        Self::create_transpose_conv_options(builder, value)
+                    }
+                    Self::SparseToDenseOptions(value) => {
+                        Self::create_sparse_to_dense_options(builder, value)
+                    }
+                    Self::TileOptions(value) => Self::create_tile_options(builder, value),
+                    Self::ExpandDimsOptions(value) => {
+                        Self::create_expand_dims_options(builder, value)
+                    }
+                    Self::EqualOptions(value) => Self::create_equal_options(builder, value),
+                    Self::NotEqualOptions(value) => Self::create_not_equal_options(builder, value),
+                    Self::ShapeOptions(value) => Self::create_shape_options(builder, value),
+                    Self::PowOptions(value) => Self::create_pow_options(builder, value),
+                    Self::ArgMinOptions(value) => Self::create_arg_min_options(builder, value),
+                    Self::FakeQuantOptions(value) => {
+                        Self::create_fake_quant_options(builder, value)
+                    }
+                    Self::PackOptions(value) => Self::create_pack_options(builder, value),
                 }
             }
         }
@@ -6500,6 +16116,510 @@ mod root {
             ) -> BuiltinOptionsBuilder<::planus::Initialized<17, T>>
             where
                 T: ::planus::WriteAsOffset<self::ReshapeOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SkipGramOptions` variant](BuiltinOptions#variant.SkipGramOptions).
+            #[inline]
+            pub fn skip_gram_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<18, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SkipGramOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SpaceToDepthOptions` variant](BuiltinOptions#variant.SpaceToDepthOptions).
+            #[inline]
+            pub fn space_to_depth_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<19, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SpaceToDepthOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`EmbeddingLookupSparseOptions` variant](BuiltinOptions#variant.EmbeddingLookupSparseOptions).
+            #[inline]
+            pub fn embedding_lookup_sparse_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<20, T>>
+            where
+                T: ::planus::WriteAsOffset<self::EmbeddingLookupSparseOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`MulOptions` variant](BuiltinOptions#variant.MulOptions).
+            #[inline]
+            pub fn mul_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<21, T>>
+            where
+                T: ::planus::WriteAsOffset<self::MulOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`PadOptions` variant](BuiltinOptions#variant.PadOptions).
+            #[inline]
+            pub fn pad_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<22, T>>
+            where
+                T: ::planus::WriteAsOffset<self::PadOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`GatherOptions` variant](BuiltinOptions#variant.GatherOptions).
+            #[inline]
+            pub fn gather_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<23, T>>
+            where
+                T: ::planus::WriteAsOffset<self::GatherOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`BatchToSpaceNDOptions` variant](BuiltinOptions#variant.BatchToSpaceNdOptions).
+            #[inline]
+            pub fn batch_to_space_nd_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<24, T>>
+            where
+                T: ::planus::WriteAsOffset<self::BatchToSpaceNdOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SpaceToBatchNDOptions` variant](BuiltinOptions#variant.SpaceToBatchNdOptions).
+            #[inline]
+            pub fn space_to_batch_nd_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<25, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SpaceToBatchNdOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`TransposeOptions` variant](BuiltinOptions#variant.TransposeOptions).
+            #[inline]
+            pub fn transpose_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<26, T>>
+            where
+                T: ::planus::WriteAsOffset<self::TransposeOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ReducerOptions` variant](BuiltinOptions#variant.ReducerOptions).
+            #[inline]
+            pub fn reducer_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<27, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ReducerOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SubOptions` variant](BuiltinOptions#variant.SubOptions).
+            #[inline]
+            pub fn sub_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<28, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SubOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`DivOptions` variant](BuiltinOptions#variant.DivOptions).
+            #[inline]
+            pub fn div_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<29, T>>
+            where
+                T: ::planus::WriteAsOffset<self::DivOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SqueezeOptions` variant](BuiltinOptions#variant.SqueezeOptions).
+            #[inline]
+            pub fn squeeze_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<30, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SqueezeOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SequenceRNNOptions` variant](BuiltinOptions#variant.SequenceRnnOptions).
+            #[inline]
+            pub fn sequence_rnn_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<31, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SequenceRnnOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`StridedSliceOptions` variant](BuiltinOptions#variant.StridedSliceOptions).
+            #[inline]
+            pub fn strided_slice_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<32, T>>
+            where
+                T: ::planus::WriteAsOffset<self::StridedSliceOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ExpOptions` variant](BuiltinOptions#variant.ExpOptions).
+            #[inline]
+            pub fn exp_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<33, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ExpOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`TopKV2Options` variant](BuiltinOptions#variant.TopKv2Options).
+            #[inline]
+            pub fn top_kv2_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<34, T>>
+            where
+                T: ::planus::WriteAsOffset<self::TopKv2Options>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SplitOptions` variant](BuiltinOptions#variant.SplitOptions).
+            #[inline]
+            pub fn split_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<35, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SplitOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`LogSoftmaxOptions` variant](BuiltinOptions#variant.LogSoftmaxOptions).
+            #[inline]
+            pub fn log_softmax_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<36, T>>
+            where
+                T: ::planus::WriteAsOffset<self::LogSoftmaxOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`CastOptions` variant](BuiltinOptions#variant.CastOptions).
+            #[inline]
+            pub fn cast_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<37, T>>
+            where
+                T: ::planus::WriteAsOffset<self::CastOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`DequantizeOptions` variant](BuiltinOptions#variant.DequantizeOptions).
+            #[inline]
+            pub fn dequantize_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<38, T>>
+            where
+                T: ::planus::WriteAsOffset<self::DequantizeOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`MaximumMinimumOptions` variant](BuiltinOptions#variant.MaximumMinimumOptions).
+            #[inline]
+            pub fn maximum_minimum_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<39, T>>
+            where
+                T: ::planus::WriteAsOffset<self::MaximumMinimumOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ArgMaxOptions` variant](BuiltinOptions#variant.ArgMaxOptions).
+            #[inline]
+            pub fn arg_max_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<40, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ArgMaxOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`LessOptions` variant](BuiltinOptions#variant.LessOptions).
+            #[inline]
+            pub fn less_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<41, T>>
+            where
+                T: ::planus::WriteAsOffset<self::LessOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`NegOptions` variant](BuiltinOptions#variant.NegOptions).
+            #[inline]
+            pub fn neg_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<42, T>>
+            where
+                T: ::planus::WriteAsOffset<self::NegOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`PadV2Options` variant](BuiltinOptions#variant.PadV2Options).
+            #[inline]
+            pub fn pad_v2_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<43, T>>
+            where
+                T: ::planus::WriteAsOffset<self::PadV2Options>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`GreaterOptions` variant](BuiltinOptions#variant.GreaterOptions).
+            #[inline]
+            pub fn greater_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<44, T>>
+            where
+                T: ::planus::WriteAsOffset<self::GreaterOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`GreaterEqualOptions` variant](BuiltinOptions#variant.GreaterEqualOptions).
+            #[inline]
+            pub fn greater_equal_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<45, T>>
+            where
+                T: ::planus::WriteAsOffset<self::GreaterEqualOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`LessEqualOptions` variant](BuiltinOptions#variant.LessEqualOptions).
+            #[inline]
+            pub fn less_equal_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<46, T>>
+            where
+                T: ::planus::WriteAsOffset<self::LessEqualOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SelectOptions` variant](BuiltinOptions#variant.SelectOptions).
+            #[inline]
+            pub fn select_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<47, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SelectOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SliceOptions` variant](BuiltinOptions#variant.SliceOptions).
+            #[inline]
+            pub fn slice_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<48, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SliceOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`TransposeConvOptions` variant](BuiltinOptions#variant.TransposeConvOptions).
+            #[inline]
+            pub fn transpose_conv_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<49, T>>
+            where
+                T: ::planus::WriteAsOffset<self::TransposeConvOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`SparseToDenseOptions` variant](BuiltinOptions#variant.SparseToDenseOptions).
+            #[inline]
+            pub fn sparse_to_dense_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<50, T>>
+            where
+                T: ::planus::WriteAsOffset<self::SparseToDenseOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`TileOptions` variant](BuiltinOptions#variant.TileOptions).
+            #[inline]
+            pub fn tile_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<51, T>>
+            where
+                T: ::planus::WriteAsOffset<self::TileOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ExpandDimsOptions` variant](BuiltinOptions#variant.ExpandDimsOptions).
+            #[inline]
+            pub fn expand_dims_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<52, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ExpandDimsOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`EqualOptions` variant](BuiltinOptions#variant.EqualOptions).
+            #[inline]
+            pub fn equal_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<53, T>>
+            where
+                T: ::planus::WriteAsOffset<self::EqualOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`NotEqualOptions` variant](BuiltinOptions#variant.NotEqualOptions).
+            #[inline]
+            pub fn not_equal_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<54, T>>
+            where
+                T: ::planus::WriteAsOffset<self::NotEqualOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ShapeOptions` variant](BuiltinOptions#variant.ShapeOptions).
+            #[inline]
+            pub fn shape_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<55, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ShapeOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`PowOptions` variant](BuiltinOptions#variant.PowOptions).
+            #[inline]
+            pub fn pow_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<56, T>>
+            where
+                T: ::planus::WriteAsOffset<self::PowOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`ArgMinOptions` variant](BuiltinOptions#variant.ArgMinOptions).
+            #[inline]
+            pub fn arg_min_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<57, T>>
+            where
+                T: ::planus::WriteAsOffset<self::ArgMinOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`FakeQuantOptions` variant](BuiltinOptions#variant.FakeQuantOptions).
+            #[inline]
+            pub fn fake_quant_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<58, T>>
+            where
+                T: ::planus::WriteAsOffset<self::FakeQuantOptions>,
+            {
+                BuiltinOptionsBuilder(::planus::Initialized(value))
+            }
+
+            /// Creates an instance of the [`PackOptions` variant](BuiltinOptions#variant.PackOptions).
+            #[inline]
+            pub fn pack_options<T>(
+                self,
+                value: T,
+            ) -> BuiltinOptionsBuilder<::planus::Initialized<59, T>>
+            where
+                T: ::planus::WriteAsOffset<self::PackOptions>,
             {
                 BuiltinOptionsBuilder(::planus::Initialized(value))
             }
@@ -6978,6 +17098,1140 @@ mod root {
                 ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
             }
         }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<18, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SkipGramOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(18, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<18, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SkipGramOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<19, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SpaceToDepthOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(19, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<19, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SpaceToDepthOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<20, T>>
+        where
+            T: ::planus::WriteAsOffset<self::EmbeddingLookupSparseOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(20, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<20, T>>
+        where
+            T: ::planus::WriteAsOffset<self::EmbeddingLookupSparseOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<21, T>>
+        where
+            T: ::planus::WriteAsOffset<self::MulOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(21, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<21, T>>
+        where
+            T: ::planus::WriteAsOffset<self::MulOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<22, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PadOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(22, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<22, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PadOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<23, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GatherOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(23, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<23, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GatherOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<24, T>>
+        where
+            T: ::planus::WriteAsOffset<self::BatchToSpaceNdOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(24, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<24, T>>
+        where
+            T: ::planus::WriteAsOffset<self::BatchToSpaceNdOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<25, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SpaceToBatchNdOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(25, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<25, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SpaceToBatchNdOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<26, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TransposeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(26, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<26, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TransposeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<27, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ReducerOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(27, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<27, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ReducerOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<28, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SubOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(28, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<28, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SubOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<29, T>>
+        where
+            T: ::planus::WriteAsOffset<self::DivOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(29, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<29, T>>
+        where
+            T: ::planus::WriteAsOffset<self::DivOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<30, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SqueezeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(30, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<30, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SqueezeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<31, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SequenceRnnOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(31, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<31, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SequenceRnnOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<32, T>>
+        where
+            T: ::planus::WriteAsOffset<self::StridedSliceOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(32, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<32, T>>
+        where
+            T: ::planus::WriteAsOffset<self::StridedSliceOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<33, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ExpOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(33, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<33, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ExpOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<34, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TopKv2Options>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(34, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<34, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TopKv2Options>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<35, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SplitOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(35, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<35, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SplitOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<36, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LogSoftmaxOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(36, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<36, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LogSoftmaxOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<37, T>>
+        where
+            T: ::planus::WriteAsOffset<self::CastOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(37, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<37, T>>
+        where
+            T: ::planus::WriteAsOffset<self::CastOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<38, T>>
+        where
+            T: ::planus::WriteAsOffset<self::DequantizeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(38, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<38, T>>
+        where
+            T: ::planus::WriteAsOffset<self::DequantizeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<39, T>>
+        where
+            T: ::planus::WriteAsOffset<self::MaximumMinimumOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(39, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<39, T>>
+        where
+            T: ::planus::WriteAsOffset<self::MaximumMinimumOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<40, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ArgMaxOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(40, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<40, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ArgMaxOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<41, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LessOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(41, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<41, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LessOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<42, T>>
+        where
+            T: ::planus::WriteAsOffset<self::NegOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(42, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<42, T>>
+        where
+            T: ::planus::WriteAsOffset<self::NegOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<43, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PadV2Options>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(43, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<43, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PadV2Options>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<44, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GreaterOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(44, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<44, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GreaterOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<45, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GreaterEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(45, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<45, T>>
+        where
+            T: ::planus::WriteAsOffset<self::GreaterEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<46, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LessEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(46, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<46, T>>
+        where
+            T: ::planus::WriteAsOffset<self::LessEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<47, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SelectOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(47, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<47, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SelectOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<48, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SliceOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(48, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<48, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SliceOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<49, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TransposeConvOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(49, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<49, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TransposeConvOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<50, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SparseToDenseOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(50, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<50, T>>
+        where
+            T: ::planus::WriteAsOffset<self::SparseToDenseOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<51, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TileOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(51, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<51, T>>
+        where
+            T: ::planus::WriteAsOffset<self::TileOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<52, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ExpandDimsOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(52, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<52, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ExpandDimsOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<53, T>>
+        where
+            T: ::planus::WriteAsOffset<self::EqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(53, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<53, T>>
+        where
+            T: ::planus::WriteAsOffset<self::EqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<54, T>>
+        where
+            T: ::planus::WriteAsOffset<self::NotEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(54, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<54, T>>
+        where
+            T: ::planus::WriteAsOffset<self::NotEqualOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<55, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ShapeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(55, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<55, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ShapeOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<56, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PowOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(56, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<56, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PowOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<57, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ArgMinOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(57, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<57, T>>
+        where
+            T: ::planus::WriteAsOffset<self::ArgMinOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<58, T>>
+        where
+            T: ::planus::WriteAsOffset<self::FakeQuantOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(58, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<58, T>>
+        where
+            T: ::planus::WriteAsOffset<self::FakeQuantOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+        impl<T> ::planus::WriteAsUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<59, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PackOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<BuiltinOptions> {
+                ::planus::UnionOffset::new(59, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<BuiltinOptions>
+            for BuiltinOptionsBuilder<::planus::Initialized<59, T>>
+        where
+            T: ::planus::WriteAsOffset<self::PackOptions>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<BuiltinOptions>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
 
         /// Reference to a deserialized [BuiltinOptions].
         #[derive(Copy, Clone, Debug)]
@@ -6999,6 +18253,48 @@ mod root {
             ResizeBilinearOptions(self::ResizeBilinearOptionsRef<'a>),
             CallOptions(self::CallOptionsRef<'a>),
             ReshapeOptions(self::ReshapeOptionsRef<'a>),
+            SkipGramOptions(self::SkipGramOptionsRef<'a>),
+            SpaceToDepthOptions(self::SpaceToDepthOptionsRef<'a>),
+            EmbeddingLookupSparseOptions(self::EmbeddingLookupSparseOptionsRef<'a>),
+            MulOptions(self::MulOptionsRef<'a>),
+            PadOptions(self::PadOptionsRef<'a>),
+            GatherOptions(self::GatherOptionsRef<'a>),
+            BatchToSpaceNdOptions(self::BatchToSpaceNdOptionsRef<'a>),
+            SpaceToBatchNdOptions(self::SpaceToBatchNdOptionsRef<'a>),
+            TransposeOptions(self::TransposeOptionsRef<'a>),
+            ReducerOptions(self::ReducerOptionsRef<'a>),
+            SubOptions(self::SubOptionsRef<'a>),
+            DivOptions(self::DivOptionsRef<'a>),
+            SqueezeOptions(self::SqueezeOptionsRef<'a>),
+            SequenceRnnOptions(self::SequenceRnnOptionsRef<'a>),
+            StridedSliceOptions(self::StridedSliceOptionsRef<'a>),
+            ExpOptions(self::ExpOptionsRef<'a>),
+            TopKv2Options(self::TopKv2OptionsRef<'a>),
+            SplitOptions(self::SplitOptionsRef<'a>),
+            LogSoftmaxOptions(self::LogSoftmaxOptionsRef<'a>),
+            CastOptions(self::CastOptionsRef<'a>),
+            DequantizeOptions(self::DequantizeOptionsRef<'a>),
+            MaximumMinimumOptions(self::MaximumMinimumOptionsRef<'a>),
+            ArgMaxOptions(self::ArgMaxOptionsRef<'a>),
+            LessOptions(self::LessOptionsRef<'a>),
+            NegOptions(self::NegOptionsRef<'a>),
+            PadV2Options(self::PadV2OptionsRef<'a>),
+            GreaterOptions(self::GreaterOptionsRef<'a>),
+            GreaterEqualOptions(self::GreaterEqualOptionsRef<'a>),
+            LessEqualOptions(self::LessEqualOptionsRef<'a>),
+            SelectOptions(self::SelectOptionsRef<'a>),
+            SliceOptions(self::SliceOptionsRef<'a>),
+            TransposeConvOptions(self::TransposeConvOptionsRef<'a>),
+            SparseToDenseOptions(self::SparseToDenseOptionsRef<'a>),
+            TileOptions(self::TileOptionsRef<'a>),
+            ExpandDimsOptions(self::ExpandDimsOptionsRef<'a>),
+            EqualOptions(self::EqualOptionsRef<'a>),
+            NotEqualOptions(self::NotEqualOptionsRef<'a>),
+            ShapeOptions(self::ShapeOptionsRef<'a>),
+            PowOptions(self::PowOptionsRef<'a>),
+            ArgMinOptions(self::ArgMinOptionsRef<'a>),
+            FakeQuantOptions(self::FakeQuantOptionsRef<'a>),
+            PackOptions(self::PackOptionsRef<'a>),
         }
 
         impl<'a> ::core::convert::TryFrom<BuiltinOptionsRef<'a>> for BuiltinOptions {
@@ -7107,6 +18403,258 @@ mod root {
                             ::core::convert::TryFrom::try_from(value)?,
                         ))
                     }
+
+                    BuiltinOptionsRef::SkipGramOptions(value) => {
+                        Self::SkipGramOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SpaceToDepthOptions(value) => {
+                        Self::SpaceToDepthOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::EmbeddingLookupSparseOptions(value) => {
+                        Self::EmbeddingLookupSparseOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::MulOptions(value) => {
+                        Self::MulOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::PadOptions(value) => {
+                        Self::PadOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::GatherOptions(value) => {
+                        Self::GatherOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::BatchToSpaceNdOptions(value) => {
+                        Self::BatchToSpaceNdOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SpaceToBatchNdOptions(value) => {
+                        Self::SpaceToBatchNdOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::TransposeOptions(value) => {
+                        Self::TransposeOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ReducerOptions(value) => {
+                        Self::ReducerOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SubOptions(value) => {
+                        Self::SubOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::DivOptions(value) => {
+                        Self::DivOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SqueezeOptions(value) => {
+                        Self::SqueezeOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SequenceRnnOptions(value) => {
+                        Self::SequenceRnnOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::StridedSliceOptions(value) => {
+                        Self::StridedSliceOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ExpOptions(value) => {
+                        Self::ExpOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::TopKv2Options(value) => {
+                        Self::TopKv2Options(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SplitOptions(value) => {
+                        Self::SplitOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::LogSoftmaxOptions(value) => {
+                        Self::LogSoftmaxOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::CastOptions(value) => {
+                        Self::CastOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::DequantizeOptions(value) => {
+                        Self::DequantizeOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::MaximumMinimumOptions(value) => {
+                        Self::MaximumMinimumOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ArgMaxOptions(value) => {
+                        Self::ArgMaxOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::LessOptions(value) => {
+                        Self::LessOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::NegOptions(value) => {
+                        Self::NegOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::PadV2Options(value) => {
+                        Self::PadV2Options(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::GreaterOptions(value) => {
+                        Self::GreaterOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::GreaterEqualOptions(value) => {
+                        Self::GreaterEqualOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::LessEqualOptions(value) => {
+                        Self::LessEqualOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SelectOptions(value) => {
+                        Self::SelectOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SliceOptions(value) => {
+                        Self::SliceOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::TransposeConvOptions(value) => {
+                        Self::TransposeConvOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::SparseToDenseOptions(value) => {
+                        Self::SparseToDenseOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::TileOptions(value) => {
+                        Self::TileOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ExpandDimsOptions(value) => {
+                        Self::ExpandDimsOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::EqualOptions(value) => {
+                        Self::EqualOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::NotEqualOptions(value) => {
+                        Self::NotEqualOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ShapeOptions(value) => {
+                        Self::ShapeOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::PowOptions(value) => {
+                        Self::PowOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::ArgMinOptions(value) => {
+                        Self::ArgMinOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::FakeQuantOptions(value) => {
+                        Self::FakeQuantOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+
+                    BuiltinOptionsRef::PackOptions(value) => {
+                        Self::PackOptions(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
                 })
             }
         }
@@ -7169,6 +18717,132 @@ mod root {
                     17 => ::core::result::Result::Ok(Self::ReshapeOptions(
                         ::planus::TableRead::from_buffer(buffer, field_offset)?,
                     )),
+                    18 => ::core::result::Result::Ok(Self::SkipGramOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    19 => ::core::result::Result::Ok(Self::SpaceToDepthOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    20 => ::core::result::Result::Ok(Self::EmbeddingLookupSparseOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    21 => ::core::result::Result::Ok(Self::MulOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    22 => ::core::result::Result::Ok(Self::PadOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    23 => ::core::result::Result::Ok(Self::GatherOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    24 => ::core::result::Result::Ok(Self::BatchToSpaceNdOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    25 => ::core::result::Result::Ok(Self::SpaceToBatchNdOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    26 => ::core::result::Result::Ok(Self::TransposeOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    27 => ::core::result::Result::Ok(Self::ReducerOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    28 => ::core::result::Result::Ok(Self::SubOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    29 => ::core::result::Result::Ok(Self::DivOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    30 => ::core::result::Result::Ok(Self::SqueezeOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    31 => ::core::result::Result::Ok(Self::SequenceRnnOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    32 => ::core::result::Result::Ok(Self::StridedSliceOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    33 => ::core::result::Result::Ok(Self::ExpOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    34 => ::core::result::Result::Ok(Self::TopKv2Options(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    35 => ::core::result::Result::Ok(Self::SplitOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    36 => ::core::result::Result::Ok(Self::LogSoftmaxOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    37 => ::core::result::Result::Ok(Self::CastOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    38 => ::core::result::Result::Ok(Self::DequantizeOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    39 => ::core::result::Result::Ok(Self::MaximumMinimumOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    40 => ::core::result::Result::Ok(Self::ArgMaxOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    41 => ::core::result::Result::Ok(Self::LessOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    42 => ::core::result::Result::Ok(Self::NegOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    43 => ::core::result::Result::Ok(Self::PadV2Options(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    44 => ::core::result::Result::Ok(Self::GreaterOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    45 => ::core::result::Result::Ok(Self::GreaterEqualOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    46 => ::core::result::Result::Ok(Self::LessEqualOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    47 => ::core::result::Result::Ok(Self::SelectOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    48 => ::core::result::Result::Ok(Self::SliceOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    49 => ::core::result::Result::Ok(Self::TransposeConvOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    50 => ::core::result::Result::Ok(Self::SparseToDenseOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    51 => ::core::result::Result::Ok(Self::TileOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    52 => ::core::result::Result::Ok(Self::ExpandDimsOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    53 => ::core::result::Result::Ok(Self::EqualOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    54 => ::core::result::Result::Ok(Self::NotEqualOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    55 => ::core::result::Result::Ok(Self::ShapeOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    56 => ::core::result::Result::Ok(Self::PowOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    57 => ::core::result::Result::Ok(Self::ArgMinOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    58 => ::core::result::Result::Ok(Self::FakeQuantOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    59 => ::core::result::Result::Ok(Self::PackOptions(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
                     _ => {
                         ::core::result::Result::Err(::planus::errors::ErrorKind::UnknownUnionTag {
                             tag,
@@ -7185,7 +18859,7 @@ mod root {
         /// The table `OperatorCode` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `OperatorCode` in the file `host/schema/tflite.fbs:116`
+        /// * Table `OperatorCode` in the file `host/schema/tflite.fbs:202`
         #[derive(
             Clone,
             Debug,
@@ -7612,7 +19286,7 @@ mod root {
         /// The table `Operator` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Operator` in the file `host/schema/tflite.fbs:124`
+        /// * Table `Operator` in the file `host/schema/tflite.fbs:210`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct Operator {
             /// The field `opcode_index` in the table `Operator`
@@ -8039,7 +19713,7 @@ mod root {
         /// The table `SubGraph` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SubGraph` in the file `host/schema/tflite.fbs:131`
+        /// * Table `SubGraph` in the file `host/schema/tflite.fbs:217`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct SubGraph {
             /// The field `tensors` in the table `SubGraph`
@@ -8515,7 +20189,7 @@ mod root {
         /// The table `Buffer` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Buffer` in the file `host/schema/tflite.fbs:139`
+        /// * Table `Buffer` in the file `host/schema/tflite.fbs:225`
         #[derive(
             Clone,
             Debug,
@@ -8857,7 +20531,7 @@ mod root {
         /// The table `Model` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Model` in the file `host/schema/tflite.fbs:146`
+        /// * Table `Model` in the file `host/schema/tflite.fbs:232`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct Model {
             /// The field `version` in the table `Model`
