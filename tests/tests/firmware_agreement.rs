@@ -444,46 +444,39 @@ fn a_network_of_another_input_shape_and_class_count_runs_within_the_budget_bit_f
     );
 }
 
-#[test]
-fn an_onnx_model_is_flashed_as_it_is_and_agrees_bit_for_bit() {
+/// Flashes each fixture `(file, kernel, RAM budget in KiB, targets per digit)` of
+/// `tests/fixtures` as it is (the build script imports it like `nudge eval` does) and checks
+/// its attacks bit for bit and the kernel it runs on. One target directory: only the
+/// firmware crate is rebuilt for each next model.
+fn flash_fixtures(target_dir: &str, fixtures: &[(&str, &str, Option<usize>, usize)]) {
     require_tools();
-    // The PyTorch-shaped ONNX MLP fixture (Flatten, Gemm, Relu, Gemm): the build script
-    // imports it like `nudge eval` does and runs it on the fused MLP kernel.
-    let model = repo().join("tests/fixtures/onnx-mlp.onnx");
     let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
-    let build = Build {
-        model: &model,
-        digits: &digits,
-        ram_kib: None,
-        targets: Some(3),
-        target_dir: "target/agreement-onnx",
-    };
-    let (checked, log) = agree(&build);
-    assert_eq!(log.one("boot").str("kernel"), "mlp");
-    println!("{checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
-}
-
-#[test]
-fn keras_tflite_models_are_flashed_as_they_are_and_agree_bit_for_bit() {
-    require_tools();
-    // The Keras fixtures as TensorFlow's converter wrote them: the MLP runs on the fused
-    // MLP kernel, the CNN (NHWC filters and an h, w, c flatten, converted by the build
-    // script's import) on the layer kernel. One target directory: only the firmware crate
-    // is rebuilt for the second model.
-    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
-    for (name, kernel, ram_kib, targets) in
-        [("tflite-mlp.tflite", "mlp", None, 3), ("tflite-cnn.tflite", "network", Some(112), 1)]
-    {
+    for &(name, kernel, ram_kib, targets) in fixtures {
         let model = repo().join("tests/fixtures").join(name);
-        let build = Build {
-            model: &model,
-            digits: &digits,
-            ram_kib,
-            targets: Some(targets),
-            target_dir: "target/agreement-tflite",
-        };
+        let build =
+            Build { model: &model, digits: &digits, ram_kib, targets: Some(targets), target_dir };
         let (checked, log) = agree(&build);
         assert_eq!(log.one("boot").str("kernel"), kernel, "{name}");
         println!("{name}: {checked} attacks agree bit for bit ({})", log.one("boot").str("arch"));
     }
+}
+
+#[test]
+fn onnx_models_exported_by_torch_are_flashed_as_they_are_and_agree_bit_for_bit() {
+    // The MLP (Flatten, Gemm, Relu, Gemm) on the fused MLP kernel; the CNN, its weights in
+    // external data beside it, on the layer kernel.
+    flash_fixtures(
+        "target/agreement-onnx",
+        &[("onnx-mlp.onnx", "mlp", None, 3), ("onnx-cnn.onnx", "network", Some(112), 1)],
+    );
+}
+
+#[test]
+fn keras_tflite_models_are_flashed_as_they_are_and_agree_bit_for_bit() {
+    // As TensorFlow's converter wrote them: the MLP on the fused MLP kernel, the CNN (NHWC
+    // filters and an h, w, c flatten, converted by the import) on the layer kernel.
+    flash_fixtures(
+        "target/agreement-tflite",
+        &[("tflite-mlp.tflite", "mlp", None, 3), ("tflite-cnn.tflite", "network", Some(112), 1)],
+    );
 }
