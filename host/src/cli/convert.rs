@@ -12,7 +12,7 @@ use nudge_host::{arch, checkpoint, fsutil, safetensors};
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
-    /// The model to convert: safetensors or ONNX.
+    /// The model to convert: safetensors, ONNX or float32 TFLite (found by content).
     #[arg(long, value_name = "FILE")]
     model: PathBuf,
     /// The layers, for a checkpoint without nudge's metadata (`nn.Sequential`'s

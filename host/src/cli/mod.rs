@@ -130,7 +130,7 @@ enum DatasetArg {
 /// The model file option (shared by eval, attack, demo and samples).
 #[derive(Debug, Clone, Args)]
 pub struct ModelOpts {
-    /// Model file: safetensors or ONNX (found by content). Default:
+    /// Model file: safetensors, ONNX or float32 TFLite (found by content). Default:
     /// models/mnist-mlp-h64.safetensors in the repository.
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
