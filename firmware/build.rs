@@ -49,6 +49,12 @@ fn main() {
     let model = env::var_os("NUDGE_MODEL")
         .map_or_else(|| manifest.join("../models/mnist-mlp-h64.safetensors"), PathBuf::from);
     println!("cargo:rerun-if-changed={}", model.display());
+    // An ONNX model's weights may live in external data files beside it.
+    if let Ok(bytes) = std::fs::read(&model) {
+        for file in nudge_host::onnx::external_data_files(&bytes, &model) {
+            println!("cargo:rerun-if-changed={}", file.display());
+        }
+    }
     let (kernel, sizes, arch) = convert_model(&model, &out)
         .and_then(|(kernel, sizes, arch)| match kernel {
             Kernel::Network { arena } => {

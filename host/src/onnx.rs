@@ -65,6 +65,23 @@ pub fn read(bytes: &[u8], path: &Path) -> Result<Matched> {
     Importer::new(graph).and_then(Importer::run).map_err(bad)
 }
 
+/// The external data files the ONNX model `bytes` at `path` names (the paths [`read`] would
+/// open), for a build script to watch; none for a self-contained or undecodable file.
+pub fn external_data_files(bytes: &[u8], path: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(model) = ModelProto::parse_from_bytes(bytes) else { return Vec::new() };
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let mut files: Vec<std::path::PathBuf> = model
+        .graph
+        .iter()
+        .flat_map(|g| g.initializer.iter().filter(|t| is_external(t)))
+        .flat_map(|t| t.external_data.iter().filter(|e| e.key == "location"))
+        .map(|e| dir.join(&e.value))
+        .collect();
+    files.sort();
+    files.dedup();
+    files
+}
+
 fn is_external(t: &TensorProto) -> bool {
     t.data_location.enum_value_or_default() == DataLocation::EXTERNAL || !t.external_data.is_empty()
 }

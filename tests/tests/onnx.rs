@@ -34,6 +34,13 @@ fn pytorch_exported_mlp_and_cnn_predict_and_score_like_onnx_runtime() {
     assert_eq!(imported.model.input(), committed.model.input());
     let bits = |m: &ModelFile| m.model.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
     assert_eq!(bits(&imported), bits(&committed));
+    // What the firmware's build script watches besides the model.
+    let path = fixture("onnx-cnn.onnx");
+    let bytes = std::fs::read(&path).unwrap();
+    let files = nudge_host::onnx::external_data_files(&bytes, &path);
+    assert_eq!(files, [fixture("onnx-cnn.onnx.data")]);
+    let mlp = fixture("onnx-mlp.onnx");
+    assert!(nudge_host::onnx::external_data_files(&std::fs::read(&mlp).unwrap(), &mlp).is_empty());
 }
 
 #[test]
