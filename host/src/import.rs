@@ -33,6 +33,23 @@ impl LayerChain {
         self.shape
     }
 
+    /// Fails unless the current tensor has `in_channels` channels, what `weight` (a
+    /// convolution's weight, named for the message) takes.
+    pub(crate) fn check_channels(
+        &self,
+        in_channels: usize,
+        weight: &str,
+        what: &str,
+    ) -> Result<(), String> {
+        if in_channels == self.shape.channels {
+            return Ok(());
+        }
+        Err(format!(
+            "{what}: {weight} takes {in_channels} channels; its input is {}",
+            crate::arch::format_shape(self.shape)
+        ))
+    }
+
     /// Appends a layer without parameters; `what` (the node or op) prefixes the error when
     /// `layer` does not take the current shape.
     pub(crate) fn push(&mut self, layer: LayerSpec, what: &str) -> Result<(), String> {

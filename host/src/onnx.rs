@@ -229,14 +229,14 @@ impl<'g> Importer<'g> {
             "MaxPool" | "AveragePool" => self.pool(node, &attrs),
             "Relu" => {
                 attrs.only(&[])?;
-                self.push(LayerSpec::Relu, &what)
+                self.chain.push(LayerSpec::Relu, &what)
             }
             "Flatten" => {
                 attrs.only(&["axis"])?;
                 if attrs.int("axis", 1)? != 1 {
                     return Err(format!("{what}: only axis = 1 (keep the batch) is supported"));
                 }
-                self.push(LayerSpec::Flatten, &what)
+                self.chain.push(LayerSpec::Flatten, &what)
             }
             "Reshape" => {
                 attrs.only(&["allowzero"])?;
@@ -249,7 +249,7 @@ impl<'g> Importer<'g> {
                         crate::arch::format_shape(self.chain.shape())
                     ));
                 }
-                self.push(LayerSpec::Flatten, &what)
+                self.chain.push(LayerSpec::Flatten, &what)
             }
             "Dropout" | "Identity" => Ok(()),
             "Softmax" | "LogSoftmax" if last => Ok(()),
@@ -335,12 +335,7 @@ impl<'g> Importer<'g> {
                 "{what}: weight `{name}` has shape {dims:?}; only 2-D convolutions are supported"
             ));
         };
-        if in_channels != self.chain.shape().channels {
-            return Err(format!(
-                "{what}: weight `{name}` takes {in_channels} channels; its input is {}",
-                crate::arch::format_shape(self.chain.shape())
-            ));
-        }
+        self.chain.check_channels(in_channels, &format!("weight `{name}`"), what)?;
         let kernel = attrs.pair("kernel_shape", [kh, kw])?;
         if kernel != [kh, kw] {
             return Err(format!(
@@ -396,11 +391,6 @@ impl<'g> Importer<'g> {
         }
         let window = Window { kernel, stride };
         let layer = if max { LayerSpec::MaxPool2d(window) } else { LayerSpec::AvgPool2d(window) };
-        self.push(layer, what)
-    }
-
-    /// Appends `layer`, checking that it takes the current shape.
-    fn push(&mut self, layer: LayerSpec, what: &str) -> std::result::Result<(), String> {
         self.chain.push(layer, what)
     }
 

@@ -333,7 +333,7 @@ impl<'g, 'a> Importer<'g, 'a> {
             (op::CONV_2D | op::MAX_POOL_2D | op::AVERAGE_POOL_2D, _) => {
                 Err(format!("{what}: its options are missing"))
             }
-            (op::RELU, _) => self.push(LayerSpec::Relu, what),
+            (op::RELU, _) => self.chain.push(LayerSpec::Relu, what),
             (op::RESHAPE, _) => self.reshape(output, what),
             (op::SOFTMAX, _) if last => Ok(()),
             (op::SOFTMAX, _) => Err(format!("{what}: a softmax is supported only as the last op")),
@@ -365,11 +365,8 @@ impl<'g, 'a> Importer<'g, 'a> {
                 ));
             }
         }
-        if !self.chain.shape().is_flat() {
-            // TFLite flattens the input of a fully connected op itself, in h, w, c order.
-            self.hwc_flattened = Some(self.chain.shape());
-            self.push(LayerSpec::Flatten, what)?;
-        }
+        // TFLite flattens the input of a fully connected op itself, in h, w, c order.
+        self.flatten_hwc(what)?;
         let n_in = self.chain.shape().len();
         let (name, dims, values) = self.constant(o, 1, "weight", what)?;
         let [outputs, inputs] = dims[..] else {
@@ -393,10 +390,7 @@ impl<'g, 'a> Importer<'g, 'a> {
         let (bias_name, bias) = self.bias(o, 2, outputs, what)?;
         let layer = LayerSpec::Dense { outputs };
         self.chain.push_with_params(layer, (name, weight), (&bias_name, bias), what)?;
-        if relu {
-            self.push(LayerSpec::Relu, what)?;
-        }
-        Ok(())
+        self.push_fused_relu(relu, what)
     }
 
     fn conv(
@@ -418,12 +412,7 @@ impl<'g, 'a> Importer<'g, 'a> {
                 "{what}: filter `{name}` has shape {dims:?}, expected [out, h, w, in]"
             ));
         };
-        if in_channels != self.chain.shape().channels {
-            return Err(format!(
-                "{what}: filter `{name}` takes {in_channels} channels; its input is {}",
-                crate::arch::format_shape(self.chain.shape())
-            ));
-        }
+        self.chain.check_channels(in_channels, &format!("filter `{name}`"), what)?;
         let padding =
             padding(c.padding().map_err(bad)?, self.chain.shape(), [kh, kw], stride, what)?;
         // OHWI → OIHW.
@@ -442,10 +431,7 @@ impl<'g, 'a> Importer<'g, 'a> {
         let window = Window { kernel: [kh, kw], stride };
         let layer = LayerSpec::Conv2d { out_channels, window, padding };
         self.chain.push_with_params(layer, (name, weight), (&bias_name, bias), what)?;
-        if relu {
-            self.push(LayerSpec::Relu, what)?;
-        }
-        Ok(())
+        self.push_fused_relu(relu, what)
     }
 
     fn pool(
@@ -466,27 +452,16 @@ impl<'g, 'a> Importer<'g, 'a> {
             ));
         }
         let window = Window { kernel, stride };
-        self.push(
-            if max { LayerSpec::MaxPool2d(window) } else { LayerSpec::AvgPool2d(window) },
-            what,
-        )?;
-        if relu {
-            self.push(LayerSpec::Relu, what)?;
-        }
-        Ok(())
+        let layer = if max { LayerSpec::MaxPool2d(window) } else { LayerSpec::AvgPool2d(window) };
+        self.chain.push(layer, what)?;
+        self.push_fused_relu(relu, what)
     }
 
     /// A reshape must flatten (`[1, features]`) or keep the shape.
     fn reshape(&mut self, output: &Tensor<'a>, what: &str) -> std::result::Result<(), String> {
         let n = i32::try_from(self.chain.shape().len()).unwrap_or(-1);
         match output.shape[..] {
-            [1, d] if d == n => {
-                if !self.chain.shape().is_flat() {
-                    self.hwc_flattened = Some(self.chain.shape());
-                    self.push(LayerSpec::Flatten, what)?;
-                }
-                Ok(())
-            }
+            [1, d] if d == n => self.flatten_hwc(what),
             _ => Err(format!(
                 "{what}: a reshape of a {} tensor to {:?} is not supported (only flattening to [1, {n}])",
                 crate::arch::format_shape(self.chain.shape()),
@@ -495,9 +470,19 @@ impl<'g, 'a> Importer<'g, 'a> {
         }
     }
 
-    /// Appends `layer`, checking that it takes the current shape.
-    fn push(&mut self, layer: LayerSpec, what: &str) -> std::result::Result<(), String> {
-        self.chain.push(layer, what)
+    /// Flattens a `C×H×W` current tensor (a no-op on a flat one), remembering that its
+    /// features are in TFLite's `h, w, c` order for the next dense layer.
+    fn flatten_hwc(&mut self, what: &str) -> std::result::Result<(), String> {
+        if self.chain.shape().is_flat() {
+            return Ok(());
+        }
+        self.hwc_flattened = Some(self.chain.shape());
+        self.chain.push(LayerSpec::Flatten, what)
+    }
+
+    /// Appends the ReLU an op's fused activation asks for, if it does.
+    fn push_fused_relu(&mut self, relu: bool, what: &str) -> std::result::Result<(), String> {
+        if relu { self.chain.push(LayerSpec::Relu, what) } else { Ok(()) }
     }
 
     /// Input `slot` of `o` as a float32 constant: its name, dims and values.
