@@ -34,7 +34,8 @@ pub mod rng;
 pub mod storage;
 
 pub use attack::{
-    Attack, AttackReport, Bounds, EarlyStop, Fgsm, GradientAscent, Pgd, PgdL2, PgdLinf, TraceStep,
+    Apgd, ApgdL2, ApgdLinf, ApgdLoss, Attack, AttackReport, AutoAttack, Bounds, EarlyStop, Fgsm,
+    GradientAscent, Pgd, PgdL2, PgdLinf, Square, TraceStep,
 };
 pub use error::Error;
 pub use model::{Classifier, LogisticRegression, Mlp, MlpParams, MlpWorkspace, Prediction};

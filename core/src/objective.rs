@@ -45,7 +45,24 @@ pub enum Objective {
         /// Confidence margin κ ≥ 0 beyond which the objective stops rewarding.
         kappa: f32,
     },
+    /// Maximise the difference of logits ratio `−(z_y − max_{j≠y} z_j)/(z_π₁ − z_π₃)`.
+    Dlr {
+        /// The class to leave.
+        true_class: usize,
+    },
+    /// Maximise the targeted difference of logits ratio
+    /// `−(z_y − z_t)/(z_π₁ − (z_π₃ + z_π₄)/2)`: leave `true_class` by way of `target`.
+    DlrTargeted {
+        /// The class to leave.
+        true_class: usize,
+        /// The class pushed up.
+        target: usize,
+    },
 }
+
+/// Added to the DLR denominators, as in Croce & Hein's code, so that equal top logits do
+/// not divide by zero.
+const DLR_GUARD: f32 = 1e-12;
 
 impl Objective {
     /// The class the objective is about.
@@ -53,7 +70,9 @@ impl Objective {
         match *self {
             Objective::Targeted { target } | Objective::TargetedMargin { target, .. } => target,
             Objective::Untargeted { true_class }
-            | Objective::UntargetedMargin { true_class, .. } => true_class,
+            | Objective::UntargetedMargin { true_class, .. }
+            | Objective::Dlr { true_class }
+            | Objective::DlrTargeted { true_class, .. } => true_class,
         }
     }
 
@@ -67,7 +86,30 @@ impl Objective {
             Objective::TargetedMargin { kappa, .. } | Objective::UntargetedMargin { kappa, .. } => {
                 kappa
             }
-            Objective::Targeted { .. } | Objective::Untargeted { .. } => 0.0,
+            Objective::Dlr { .. } if classes < 3 => {
+                return Err(Error::InvalidParameter {
+                    name: "objective",
+                    expected: "the DLR loss needs at least 3 classes",
+                });
+            }
+            Objective::DlrTargeted { true_class, target } => {
+                if target >= classes {
+                    return Err(Error::ClassOutOfRange { class: target, classes });
+                }
+                if target == true_class {
+                    return Err(Error::TargetIsTrueClass { class: target });
+                }
+                if classes < 4 {
+                    return Err(Error::InvalidParameter {
+                        name: "objective",
+                        expected: "the targeted DLR loss needs at least 4 classes",
+                    });
+                }
+                0.0
+            }
+            Objective::Targeted { .. } | Objective::Untargeted { .. } | Objective::Dlr { .. } => {
+                0.0
+            }
         };
         if !(kappa >= 0.0 && kappa.is_finite()) {
             return Err(Error::InvalidParameter { name: "kappa", expected: "finite and ≥ 0" });
@@ -130,8 +172,65 @@ impl Objective {
                     Ok(kappa)
                 }
             }
+            Objective::Dlr { .. } => {
+                let (other, _) = best_other(z, class);
+                let [first, _, third, _] = top_four(z);
+                Ok(dlr(z, dz, (class, other), &[(first, 1.0), (third, -1.0)]))
+            }
+            Objective::DlrTargeted { target, .. } => {
+                let [first, _, third, fourth] = top_four(z);
+                Ok(dlr(z, dz, (class, target), &[(first, 1.0), (third, -0.5), (fourth, -0.5)]))
+            }
         }
     }
+}
+
+/// `J = −(z_a − z_b)/D` with `D = Σ wᵢ·z_{cᵢ} + 10⁻¹²` over `spread = [(cᵢ, wᵢ)]`, and
+/// `∂J/∂z = −(e_a − e_b)/D + (z_a − z_b)·Σ wᵢ e_{cᵢ}/D²` written to `dz`.
+fn dlr(z: &[f32], dz: &mut [f32], (a, b): (usize, usize), spread: &[(usize, f32)]) -> f32 {
+    let logit = |i: usize| z.get(i).copied().unwrap_or(0.0);
+    let margin = logit(a) - logit(b);
+    let mut denominator = 0.0;
+    for &(c, w) in spread {
+        denominator += w * logit(c);
+    }
+    denominator += DLR_GUARD;
+    dz.fill(0.0);
+    let mut add = |i: usize, v: f32| {
+        if let Some(d) = dz.get_mut(i) {
+            *d += v;
+        }
+    };
+    add(a, -1.0 / denominator);
+    add(b, 1.0 / denominator);
+    let scale = margin / (denominator * denominator);
+    for &(c, w) in spread {
+        add(c, w * scale);
+    }
+    -margin / denominator
+}
+
+/// The classes of the four highest logits, highest first (lowest index first on ties);
+/// with fewer classes the missing places repeat the last class.
+fn top_four(z: &[f32]) -> [usize; 4] {
+    let mut top: [Option<(usize, f32)>; 4] = [None; 4];
+    for (i, &v) in z.iter().enumerate() {
+        // Strictly greater moves ahead, so an equal logit stays behind the lower index.
+        let place = top.iter().position(|held| held.is_none_or(|(_, w)| v > w));
+        if let Some(place) = place {
+            top.copy_within(place..3, place + 1);
+            if let Some(slot) = top.get_mut(place) {
+                *slot = Some((i, v));
+            }
+        }
+    }
+    let mut out = [0; 4];
+    let mut last = 0;
+    for (o, held) in out.iter_mut().zip(top) {
+        last = held.map_or(last, |(i, _)| i);
+        *o = last;
+    }
+    out
 }
 
 /// The highest logit other than `class` (lowest index on ties), and its value.

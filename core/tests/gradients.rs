@@ -80,7 +80,22 @@ fn objective_value(objective: Objective, z: &[f64]) -> f64 {
         Objective::UntargetedMargin { true_class, kappa } => {
             (best_other(true_class) - z[true_class]).min(f64::from(kappa))
         }
+        // Croce & Hein's DLR losses, with the sorted logits π₁ ≥ π₂ ≥ ….
+        Objective::Dlr { true_class } => {
+            let s = sorted_descending(z);
+            -(z[true_class] - best_other(true_class)) / (s[0] - s[2] + 1e-12)
+        }
+        Objective::DlrTargeted { true_class, target } => {
+            let s = sorted_descending(z);
+            -(z[true_class] - z[target]) / (s[0] - 0.5 * (s[2] + s[3]) + 1e-12)
+        }
     }
+}
+
+fn sorted_descending(z: &[f64]) -> Vec<f64> {
+    let mut sorted = z.to_vec();
+    sorted.sort_by(|a, b| b.partial_cmp(a).unwrap());
+    sorted
 }
 
 /// Whether the reference is smooth around (θ, x) for this objective.
@@ -106,6 +121,11 @@ fn smooth(objective: Objective, pre: &[f64], z: &[f64]) -> bool {
             // Either side of κ: just below it, the step up crosses it too.
             (o[0] - o[1]).abs() < KINK || (unclipped - f64::from(kappa)).abs() < KINK
         }
+        // Kinks where the order of the logits changes (the DLR denominators and the best
+        // other class follow it).
+        Objective::Dlr { .. } | Objective::DlrTargeted { .. } => {
+            sorted.windows(2).any(|w| w[0] - w[1] < KINK)
+        }
         _ => false,
     };
     !margin_kink
@@ -121,11 +141,13 @@ fn check(got: f32, want: f64, what: &str) -> Result<(), TestCaseError> {
 }
 
 fn objectives() -> impl Strategy<Value = Objective> {
-    (0..OUT, 0..4u8, 0.0f32..3.0).prop_map(|(c, kind, kappa)| match kind {
+    (0..OUT, 0..6u8, 0.0f32..3.0, 1..OUT).prop_map(|(c, kind, kappa, shift)| match kind {
         0 => Objective::Targeted { target: c },
         1 => Objective::Untargeted { true_class: c },
         2 => Objective::TargetedMargin { target: c, kappa },
-        _ => Objective::UntargetedMargin { true_class: c, kappa },
+        3 => Objective::UntargetedMargin { true_class: c, kappa },
+        4 => Objective::Dlr { true_class: c },
+        _ => Objective::DlrTargeted { true_class: c, target: (c + shift) % OUT },
     })
 }
 

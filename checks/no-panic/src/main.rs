@@ -12,9 +12,10 @@
 
 use core::hint::black_box;
 use core::panic::PanicInfo;
-use nudge_core::attack::AttackScratch;
+use nudge_core::attack::{AttackScratch, Linf, Stage};
 use nudge_core::{
-    Attack, Classifier, Fgsm, Goal, GradientAscent, Mlp, Network, Objective, PgdL2, PgdLinf,
+    Apgd, ApgdL2, ApgdLoss, Attack, AutoAttack, Classifier, Fgsm, Goal, GradientAscent, Mlp,
+    Network, Objective, PgdL2, PgdLinf, Shape,
 };
 
 type Model<'w> = Mlp<'w, 784, 64, 10>;
@@ -78,6 +79,24 @@ fn exercise_network() {
     let mut scratch = AttackScratch::<_, [f32; 784]>::for_model(&classifier);
     let pgd = black_box(PgdLinf::new(0.1, 0.01, 40));
     let _ = black_box(pgd.run(&classifier, &x, goal, &mut adversarial, &mut scratch, &mut ()));
+    black_box(&adversarial);
+    exercise_autoattack(&classifier, &x);
+}
+
+/// AutoAttack's ensemble (APGD-CE, APGD-T with the DLR losses, Square) and APGD in L2.
+fn exercise_autoattack<M: Classifier<10>>(model: &M, x: &[f32]) {
+    let mut adversarial = [0.0f32; 784];
+    let mut scratch = AttackScratch::<_, [f32; 5 * 784]>::with_vectors(model, 5);
+    let shape = black_box(Shape::new(1, 28, 28));
+    let ensemble: AutoAttack<Linf> =
+        black_box(AutoAttack::standard(black_box(0.1), shape, black_box(0)));
+    let stages = black_box(&Stage::STANDARD[..]);
+    let _ =
+        black_box(ensemble.run(model, x, black_box(3), stages, 7, &mut adversarial, &mut scratch));
+    let loss = black_box(ApgdLoss::Dlr);
+    let apgd: ApgdL2 = black_box(Apgd::new(black_box(1.0), black_box(100), loss, 1));
+    let goal = Goal::untargeted(black_box(3));
+    let _ = black_box(apgd.run(model, x, goal, &mut adversarial, &mut scratch, &mut ()));
     black_box(&adversarial);
 }
 

@@ -15,7 +15,18 @@
 //! `clip` is to the [`Bounds`] (default `[0, 1]`), `J` the goal's [`Objective`](crate::Objective).
 //! Both PGDs are one struct, [`Pgd<N>`](Pgd), whose [`Norm`] ([`Linf`] or [`L2`]) supplies
 //! the step direction and the projection `Π`.
+//!
+//! For evaluating robustness, the parameter-free attacks of AutoAttack (Croce & Hein, 2020)
+//! keep state between steps and have their own `run`:
+//!
+//! | attack | what it does |
+//! | --- | --- |
+//! | [`Apgd`] (APGD-CE, APGD-DLR, APGD-T) | PGD with momentum and a step size that halves when the loss stalls |
+//! | [`Square`] | score-based random search over square windows (L∞), logits only |
+//! | [`AutoAttack`] | the standard ensemble: APGD-CE, APGD-T, Square, per input, until one succeeds |
 
+mod apgd;
+mod autoattack;
 mod checks;
 mod fgsm;
 mod gradient_ascent;
@@ -23,13 +34,22 @@ mod pgd;
 mod pgd_l2;
 mod pgd_linf;
 mod report;
+mod square;
 
+pub use apgd::{Apgd, ApgdLoss};
+pub use autoattack::{AutoAttack, EnsembleReport, Stage};
 pub use fgsm::Fgsm;
 pub use gradient_ascent::GradientAscent;
 pub use pgd::{Norm, Pgd};
 pub use pgd_l2::{L2, PgdL2};
 pub use pgd_linf::{Linf, PgdLinf};
 pub use report::{AttackReport, Trace, TraceStep};
+pub use square::Square;
+
+/// [`Apgd`] in L∞.
+pub type ApgdLinf = Apgd<Linf>;
+/// [`Apgd`] in L2.
+pub type ApgdL2 = Apgd<L2>;
 
 use crate::error::Error;
 use crate::linalg;
@@ -115,22 +135,60 @@ impl EarlyStop {
     }
 }
 
-/// Caller-owned scratch space for an attack: the model's workspace and one gradient, in
-/// storage `G` ([`ArenaStorage`]: `[f32; N]` on a device, `Vec<f32>` on a host).
+/// Caller-owned scratch space for an attack: the model's workspace and vectors as long as
+/// the input, in storage `G` ([`ArenaStorage`]: `[f32; N]` on a device, `Vec<f32>` on a
+/// host).
 #[derive(Debug, Clone)]
 pub struct AttackScratch<W, G> {
     /// The model's workspace.
     pub model: W,
-    /// `∇ₓJ` at the current iterate (its first `input_len` elements).
+    /// `∇ₓJ` at the current iterate (its first `input_len` elements), followed by the
+    /// further vectors of an attack that keeps state ([`Apgd::SCRATCH_VECTORS`],
+    /// [`Square::SCRATCH_VECTORS`], [`AutoAttack::SCRATCH_VECTORS`]).
     pub gradient: G,
 }
 
 impl<W, G: ArenaStorage> AttackScratch<W, G> {
-    /// Scratch space for attacks on `model`. With a fixed array for `G` shorter than the
-    /// model's input, [`Attack::run`] fails with [`Error::Length`].
+    /// Scratch space for the attacks of the [`Attack`] trait on `model`. With a fixed
+    /// array for `G` shorter than the model's input, [`Attack::run`] fails with
+    /// [`Error::Length`].
     pub fn for_model<M: Classifier<OUT, Workspace = W>, const OUT: usize>(model: &M) -> Self {
-        Self { model: model.workspace(), gradient: G::zeroed(model.input_len()) }
+        Self::with_vectors(model, 1)
     }
+
+    /// Scratch space with `vectors` input-length vectors (e.g.
+    /// [`AutoAttack::SCRATCH_VECTORS`]); every attack that needs fewer runs on it too.
+    pub fn with_vectors<M: Classifier<OUT, Workspace = W>, const OUT: usize>(
+        model: &M,
+        vectors: usize,
+    ) -> Self {
+        let len = model.input_len().saturating_mul(vectors);
+        Self { model: model.workspace(), gradient: G::zeroed(len) }
+    }
+}
+
+/// Fails with [`Error::Length`] unless `original` and `adversarial` are `input_len` long;
+/// returns that length.
+fn check_lengths(input_len: usize, original: &[f32], adversarial: &[f32]) -> Result<usize, Error> {
+    for (what, len) in [("input", original.len()), ("adversarial", adversarial.len())] {
+        if len != input_len {
+            return Err(Error::Length { what, expected: input_len, found: len });
+        }
+    }
+    Ok(input_len)
+}
+
+/// The first `K` vectors of `n` elements of an attack's scratch `buffer`, or
+/// [`Error::Length`] if it is shorter than `K·n`.
+fn scratch_vectors<const K: usize>(buffer: &mut [f32], n: usize) -> Result<[&mut [f32]; K], Error> {
+    let (found, expected) = (buffer.len(), K.saturating_mul(n));
+    let buffer = buffer.get_mut(..expected).ok_or(Error::Length {
+        what: "attack scratch",
+        expected,
+        found,
+    })?;
+    let mut vectors = buffer.chunks_mut(n.max(1));
+    Ok(core::array::from_fn(|_| vectors.next().unwrap_or_default()))
 }
 
 /// An attack: an update rule and its settings. [`Attack::run`] is the shared driver.
@@ -183,16 +241,8 @@ pub trait Attack {
         self.bounds().validate()?;
         self.early_stop().validate()?;
         goal.validate(model.classes())?;
-        let n = model.input_len();
-        for (what, len) in [("input", original.len()), ("adversarial", adversarial.len())] {
-            if len != n {
-                return Err(Error::Length { what, expected: n, found: len });
-            }
-        }
-        let found = scratch.gradient.as_mut_slice().len();
-        let gradient = scratch.gradient.as_mut_slice().get_mut(..n);
-        let gradient =
-            gradient.ok_or(Error::Length { what: "input gradient", expected: n, found })?;
+        let n = check_lengths(model.input_len(), original, adversarial)?;
+        let [gradient] = scratch_vectors(scratch.gradient.as_mut_slice(), n)?;
         self.bounds().check(original)?;
 
         let watched = goal.watched_class();

@@ -40,9 +40,11 @@ pub struct Pgd<N> {
 ///
 /// Sealed (implemented by [`Linf`](super::Linf) and [`L2`](super::L2) only), so its methods
 /// can change without breaking callers.
-pub trait Norm: sealed::Sealed {
+pub trait Norm: sealed::Sealed + Copy {
     /// The value [`Pgd::new`] puts in the `norm` field.
     const DEFAULT: Self;
+    /// The norm's name in reports and on the command line (`linf`, `l2`).
+    const NAME: &'static str;
     /// Whether the step and the projection treat each element on its own (see
     /// [`Attack::ELEMENTWISE`]).
     const ELEMENTWISE: bool;
@@ -53,6 +55,18 @@ pub trait Norm: sealed::Sealed {
 
     /// Moves `x` into the ball of radius `epsilon` around `original`, then into `bounds`.
     fn project(&self, original: &[f32], x: &mut [f32], epsilon: f32, bounds: Bounds);
+
+    /// Sets `x` to a random point on the sphere of radius `epsilon` around `original`,
+    /// clipped to `bounds`: APGD's start (Croce & Hein's code): L∞ `x⁰ + ε·t/‖t‖∞` with
+    /// `t ~ U(−1, 1)ⁿ`, L2 `x⁰ + ε·t/‖t‖₂` with `t ~ N(0, 1)ⁿ`.
+    fn start_on_sphere(
+        &self,
+        original: &[f32],
+        x: &mut [f32],
+        epsilon: f32,
+        bounds: Bounds,
+        rng: &mut SplitMix64,
+    );
 }
 
 pub(super) mod sealed {

@@ -4,6 +4,7 @@
 use super::Bounds;
 use super::pgd::{Norm, Pgd, sealed};
 use crate::linalg;
+use crate::rng::SplitMix64;
 
 /// The L2 norm: steps of length α along the normalised gradient, rescaling into the ε-ball.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -17,6 +18,7 @@ impl sealed::Sealed for L2 {}
 
 impl Norm for L2 {
     const DEFAULT: Self = L2;
+    const NAME: &'static str = "l2";
     // The step's direction and the projection need norms of whole vectors.
     const ELEMENTWISE: bool = false;
 
@@ -41,6 +43,24 @@ impl Norm for L2 {
         }
         for xi in x.iter_mut() {
             *xi = linalg::clamp_scalar(*xi, bounds.lo, bounds.hi);
+        }
+    }
+
+    fn start_on_sphere(
+        &self,
+        original: &[f32],
+        x: &mut [f32],
+        epsilon: f32,
+        bounds: Bounds,
+        rng: &mut SplitMix64,
+    ) {
+        for xi in x.iter_mut() {
+            *xi = rng.normal();
+        }
+        let norm = linalg::l2_norm(x);
+        let scale = if norm > 0.0 { epsilon / norm } else { 0.0 };
+        for (xi, &x0) in x.iter_mut().zip(original) {
+            *xi = linalg::clamp_scalar(x0 + scale * *xi, bounds.lo, bounds.hi);
         }
     }
 }
