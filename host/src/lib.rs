@@ -50,6 +50,8 @@ pub mod onnx;
 pub mod render;
 #[cfg(feature = "cli")]
 pub mod report;
+#[cfg(feature = "cli")]
+pub mod robustness;
 pub mod safetensors;
 pub mod tflite;
 #[cfg(feature = "cli")]

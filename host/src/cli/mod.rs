@@ -8,6 +8,7 @@ mod eval;
 mod fetch;
 mod gradient;
 mod report;
+mod robustness;
 mod toy;
 mod train;
 mod ui;
@@ -53,6 +54,8 @@ enum Command {
     Gradient(gradient::GradientArgs),
     /// Write ten correctly classified test digits (one per class) for the firmware build.
     Samples(eval::SamplesArgs),
+    /// Robust accuracy under AutoAttack (APGD-CE, APGD-T, Square) or one attack, at one ε.
+    Robustness(robustness::RobustnessArgs),
     /// Robustness report: pair gallery, success heatmap, accuracy against ε, report.md/json.
     Report(report::ReportArgs),
     /// Write a model as nudge's own file (layers in the metadata), e.g. a plain PyTorch
@@ -159,6 +162,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Attack(a) => attack::run(&a),
         Command::Gradient(a) => gradient::run(&a),
         Command::Samples(a) => eval::samples(&a),
+        Command::Robustness(a) => robustness::run(&a),
         Command::Report(a) => report::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Data(a) => fetch::run(a),
