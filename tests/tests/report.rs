@@ -166,6 +166,16 @@ fn report_end_to_end_is_consistent() {
         assert!(md.contains(&format!("({picture})")), "report.md does not show {picture}");
     }
 
+    // The headline: AutoAttack on the curves' images, in the JSON and the text, no
+    // higher than the PGD curve at the same ε.
+    let aa = &m.autoattack;
+    assert_eq!((aa.images, aa.config.epsilon), (e.images, 0.1));
+    assert_eq!(aa.clean_accuracy, e.clean_accuracy);
+    assert!(aa.robust_accuracy <= e.at(CurveKind::Pgd, 0.1).unwrap().1);
+    assert_eq!(json["models"][0]["autoattack"]["robust"], aa.robust);
+    let headline = format!("**{:.1}% (ε = 0.1)**", 100.0 * aa.robust_accuracy);
+    assert!(md.contains(&headline), "report.md lacks the headline {headline}");
+
     // A second write refuses to clobber, and --force replaces.
     let err = report::write(&r, &out, false).unwrap_err();
     assert!(matches!(err, nudge_host::Error::Exists { .. }), "{err}");
@@ -247,6 +257,11 @@ fn cli_writes_the_report_and_refuses_to_clobber() {
         v["seconds"] = serde_json::Value::Null;
         for m in v["models"].as_array_mut().unwrap() {
             m["seconds"] = serde_json::Value::Null;
+            let aa = &mut m["autoattack"];
+            aa["seconds"] = serde_json::Value::Null;
+            for pass in aa["passes"].as_array_mut().unwrap() {
+                pass["seconds"] = serde_json::Value::Null;
+            }
         }
         v
     };
@@ -271,6 +286,21 @@ fn committed_robust_model_resists_pgd_where_the_standard_one_does_not() {
     let pgd = |m: &report::ModelReport| m.epsilon.at(CurveKind::Pgd, 0.1).unwrap().1;
     assert!(pgd(&standard) < 0.2, "standard model: PGD-40 accuracy {}", pgd(&standard));
     assert!(pgd(&robust) >= 0.6, "robust model: PGD-40 accuracy {}", pgd(&robust));
+    // The headline figure, AutoAttack on the same 500 images, is at most PGD-40's.
+    for m in [&standard, &robust] {
+        assert_eq!(m.autoattack.images, 500);
+        assert!(
+            m.autoattack.robust_accuracy <= pgd(m),
+            "AutoAttack {} > PGD-40 {}",
+            m.autoattack.robust_accuracy,
+            pgd(m)
+        );
+    }
+    assert!(
+        robust.autoattack.robust_accuracy >= 0.6,
+        "robust model: AutoAttack {}",
+        robust.autoattack.robust_accuracy
+    );
     let drop = standard.clean_accuracy - robust.clean_accuracy;
     assert!(
         drop <= 0.03,

@@ -37,6 +37,10 @@ pub struct ReportArgs {
     /// L∞ budget of the pair experiment's targeted PGD.
     #[arg(long, default_value_t = 0.1)]
     eps: f32,
+    /// Test images for the headline AutoAttack robust accuracy at L∞ ε = 0.1 (default:
+    /// as many as --curve-images).
+    #[arg(long, value_name = "N")]
+    autoattack_images: Option<usize>,
     /// Overwrite report files in --out.
     #[arg(long)]
     force: bool,
@@ -53,6 +57,7 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
         curve_images: a.curve_images.unwrap_or(usize::MAX),
         epsilons: a.epsilons.clone().unwrap_or(defaults.epsilons),
         pgd_iterations: a.pgd_iters,
+        autoattack_images: a.autoattack_images,
         ..defaults
     };
     cfg.validate()?;
@@ -72,9 +77,11 @@ pub fn run(a: &ReportArgs) -> anyhow::Result<()> {
     for m in &r.models {
         let at = |kind| m.epsilon.at(kind, 0.1).map_or(f64::NAN, |(_, v)| 100.0 * v);
         println!(
-            "{}: clean {:.2}%, at ε = 0.1: PGD-{} {:.2}%, FGSM {:.2}%; targeted pairs {}/{} succeeded",
+            "{}: clean {:.2}%, at ε = 0.1: AutoAttack {:.2}% ({} images), PGD-{} {:.2}%, FGSM {:.2}%; targeted pairs {}/{} succeeded",
             m.label,
             100.0 * m.clean_accuracy,
+            100.0 * m.autoattack.robust_accuracy,
+            m.autoattack.images,
             m.epsilon.pgd_iterations,
             at(report::CurveKind::Pgd),
             at(report::CurveKind::Fgsm),

@@ -79,18 +79,22 @@ fn summary_table(md: &mut String, r: &Report) {
     let iters = r.models.first().map_or(40, |m| m.epsilon.pgd_iterations);
     let _ = writeln!(
         md,
-        "| model | architecture | clean accuracy | random ±{e} noise | FGSM ε={e} | PGD-{iters} ε={e} | targeted PGD-{iters} ε={e} | pair attacks succeeding | median L∞ | median target confidence |"
+        "| model | architecture | clean accuracy | **robust accuracy, AutoAttack** | random ±{e} noise | FGSM ε={e} | PGD-{iters} ε={e} | targeted PGD-{iters} ε={e} | pair attacks succeeding | median L∞ | median target confidence |"
     );
-    let _ = writeln!(md, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let _ = writeln!(
+        md,
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for m in &r.models {
         let _ = writeln!(
             md,
-            "| {} | {} | {} ({}/{}) | {} | {} | {} | {} | {} of {} ({}) | {} | {} |",
+            "| {} | {} | {} ({}/{}) | **{}** | {} | {} | {} | {} | {} of {} ({}) | {} | {} |",
             m.label,
             m.arch,
             pct(m.clean_accuracy),
             m.correct,
             m.test_images,
+            autoattack_cell(m),
             robust_at(m, CurveKind::Noise, e),
             robust_at(m, CurveKind::Fgsm, e),
             robust_at(m, CurveKind::Pgd, e),
@@ -104,12 +108,23 @@ fn summary_table(md: &mut String, r: &Report) {
     }
     let _ = writeln!(
         md,
-        "\nThe ε columns are accuracy under attack on the first {} test images (an image counts \
-         if it is classified correctly and the attack fails). The pair attacks are targeted PGD \
-         with ε = {} (see *Method*).\n",
+        "\nThe robust accuracy is AutoAttack's standard ensemble (APGD-CE, APGD-T, Square; \
+         `nudge robustness`) at L∞ ε = {} on the first {} test images: the figure to compare \
+         models by. The other ε columns are accuracy under one attack on the first {} test \
+         images (an image counts if it is classified correctly and the attack fails); a single \
+         fixed-step attack such as PGD overestimates robustness. The pair attacks are targeted \
+         PGD with ε = {} (see *Method*).\n",
+        r.models.first().map_or(0.0, |m| m.autoattack.config.epsilon),
+        r.models.first().map_or(0, |m| m.autoattack.images),
         r.models.first().map_or(0, |m| m.epsilon.images),
         r.models.first().map_or(0.0, |m| m.pairs.attack.eps),
     );
+}
+
+/// The AutoAttack robust accuracy, with its ε.
+fn autoattack_cell(m: &ModelReport) -> String {
+    let a = &m.autoattack;
+    format!("{} (ε = {})", pct(a.robust_accuracy), eps_str(a.config.epsilon))
 }
 
 fn answers(md: &mut String, m: &ModelReport, r: &Report) {
@@ -165,11 +180,14 @@ fn answers(md: &mut String, m: &ModelReport, r: &Report) {
     }
     let _ = writeln!(
         md,
-        " Untargeted, PGD-{} at ε = {} leaves {} accuracy (clean: {}).\n",
+        " Untargeted, PGD-{} at ε = {} leaves {} accuracy (clean: {}); AutoAttack's ensemble, \
+         which adapts its step size and adds a targeted and a gradient-free attack, leaves \
+         **{}**.\n",
         m.epsilon.pgd_iterations,
         QUOTE_EPS,
         robust_at(m, CurveKind::Pgd, QUOTE_EPS),
-        pct(m.epsilon.clean_accuracy)
+        pct(m.epsilon.clean_accuracy),
+        autoattack_cell(m),
     );
 
     let _ = writeln!(md, "## At what confidence?\n");
@@ -325,6 +343,7 @@ fn comparison(md: &mut String, r: &Report) {
     };
     row(md, "training recipe", &|m| m.recipe.clone().unwrap_or_else(|| "—".to_string()));
     row(md, "clean accuracy", &|m| pct(m.clean_accuracy));
+    row(md, "**robust accuracy, AutoAttack**", &|m| format!("**{}**", autoattack_cell(m)));
     for e in [0.05, QUOTE_EPS, 0.2, 0.3] {
         let iters = r.models.first().map_or(40, |m| m.epsilon.pgd_iterations);
         row(md, &format!("PGD-{iters} accuracy, ε = {e}"), &|m| robust_at(m, CurveKind::Pgd, e));
@@ -392,14 +411,39 @@ fn method(md: &mut String, r: &Report) {
         m.epsilon.epsilons.iter().map(|&e| eps_str(e)).collect::<Vec<_>>().join(", "),
         k = m.epsilon.pgd_iterations,
     );
+    let aa = &m.autoattack;
+    let _ = writeln!(
+        md,
+        "* **AutoAttack:** the first {} test images; APGD-CE ({} steps, random start), then on \
+         the images still robust APGD-T (targeted DLR loss, {} steps toward each of the {} \
+         classes with the highest clean logits after the true one), then Square ({} queries) \
+         (Croce & Hein, 2020; FAB-T left out), each stopping at the first misclassification, \
+         seed {}. Robust accuracy after each: {}.",
+        aa.images,
+        aa.config.iterations,
+        aa.config.iterations,
+        aa.config.target_classes,
+        aa.config.queries,
+        aa.config.seed,
+        aa.passes
+            .iter()
+            .map(|p| format!("{} {}", p.attack, pct(p.robust_accuracy)))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
     let _ = writeln!(
         md,
         "* **Time:** {}.\n",
         r.models
             .iter()
             .map(|m| format!(
-                "{}: clean {:.1} s, pairs {:.1} s, gallery {:.1} s, curves {:.1} s",
-                m.label, m.seconds.clean, m.seconds.pairs, m.seconds.gallery, m.seconds.epsilon
+                "{}: clean {:.1} s, pairs {:.1} s, gallery {:.1} s, curves {:.1} s, AutoAttack {:.1} s",
+                m.label,
+                m.seconds.clean,
+                m.seconds.pairs,
+                m.seconds.gallery,
+                m.seconds.epsilon,
+                m.seconds.autoattack
             ))
             .collect::<Vec<_>>()
             .join("; ")

@@ -7,7 +7,10 @@
 //!    with median L∞, iterations and confidence of the successful attacks;
 //! 2. the **gallery**: the same attack from one image per class to every other class;
 //! 3. **robust accuracy against ε** ∈ [0, 0.3] under FGSM, untargeted PGD-40 and targeted
-//!    PGD-40 (a seeded random target per image), on up to `curve_images` test images.
+//!    PGD-40 (a seeded random target per image), on up to `curve_images` test images;
+//! 4. the **headline robust accuracy**: AutoAttack's standard ensemble (APGD-CE, APGD-T,
+//!    Square; [`crate::robustness`]) at L∞ ε = 0.1 on up to `autoattack_images` test
+//!    images, the figure to compare models by (PGD alone overestimates robustness).
 //!
 //! Robust accuracy at ε is the fraction of test images that the model classifies correctly
 //! *and* that the attack fails on (Foolbox's convention: a misclassified image is already
@@ -72,6 +75,11 @@ pub struct ReportConfig {
     pub pgd_iterations: u32,
     /// Seed of the targets of the targeted curve.
     pub seed: u64,
+    /// The headline evaluation (AutoAttack at ε = 0.1 by default).
+    pub autoattack: crate::robustness::Config,
+    /// Test images for the headline evaluation (the first ones; the whole test set if
+    /// larger); `None`: as many as the curves.
+    pub autoattack_images: Option<usize>,
 }
 
 impl Default for ReportConfig {
@@ -83,6 +91,8 @@ impl Default for ReportConfig {
             epsilons: (0..=12).map(|i| i as f32 * 0.025).collect(),
             pgd_iterations: 40,
             seed: 1,
+            autoattack: crate::robustness::Config::default(),
+            autoattack_images: None,
         }
     }
 }
@@ -104,6 +114,10 @@ impl ReportConfig {
         if self.epsilons.first() != Some(&0.0) || !increasing || !in_range {
             return Err(Error::argument("--epsilons", "must increase from 0 and stay in [0, 1]"));
         }
+        if self.autoattack_images == Some(0) {
+            return Err(Error::argument("--autoattack-images", "must be ≥ 1"));
+        }
+        self.autoattack.validate()?;
         if self.pair_attack.method != Method::Pgd {
             return Err(Error::argument("--method", "the pair experiment uses PGD (L∞)"));
         }
@@ -186,6 +200,8 @@ pub struct Timings {
     pub gallery: f64,
     /// The ε curves.
     pub epsilon: f64,
+    /// The headline AutoAttack evaluation.
+    pub autoattack: f64,
 }
 
 /// Everything measured on one model.
@@ -211,6 +227,8 @@ pub struct ModelReport {
     pub gallery: Gallery,
     /// Robust accuracy against ε.
     pub epsilon: EpsilonCurves,
+    /// The headline robust accuracy: AutoAttack's ensemble at one ε.
+    pub autoattack: crate::robustness::Evaluation,
     /// Time per stage.
     pub seconds: Timings,
 }
@@ -356,6 +374,11 @@ fn measure_model(
     let epsilon = epsilon?;
     let epsilon_seconds = t.elapsed().as_secs_f64();
 
+    let t = Instant::now();
+    let images = cfg.autoattack_images.unwrap_or(cfg.curve_images);
+    let autoattack = crate::robustness::evaluate(p, test, images, &cfg.autoattack, progress)?;
+    let autoattack_seconds = t.elapsed().as_secs_f64();
+
     Ok(ModelReport {
         label: String::new(),
         path: PathBuf::new(),
@@ -367,11 +390,13 @@ fn measure_model(
         pairs,
         gallery,
         epsilon,
+        autoattack,
         seconds: Timings {
             clean,
             pairs: pairs_seconds,
             gallery: gallery_seconds,
             epsilon: epsilon_seconds,
+            autoattack: autoattack_seconds,
         },
     })
 }
