@@ -1,0 +1,175 @@
+//! Full-integer int8 TFLite models run on nudge's int8 network with the reference
+//! runtimes' arithmetic, bit for bit.
+//!
+//! Fixtures: `tests/fixtures/make_int8_fixtures.py` trained an MLP and a CNN on MNIST with
+//! Keras, converted them with TensorFlow's full-integer int8 quantization, and recorded the
+//! outputs of two runtimes on 64 test images (the first 32, then 32 where the runtimes
+//! disagree) and their correct counts on all 10,000: LiteRT's reference kernels
+//! (`BUILTIN_REF`) and TensorFlow Lite Micro's interpreter. The two differ by one step on
+//! some FULLY_CONNECTED outputs (LiteRT rounds the requantization once, TFLM twice); nudge
+//! reproduces each exactly in the matching [`Arithmetic`]. Tolerance: none (exact equality).
+
+use nudge_core::quant::{Arithmetic, QuantNetwork};
+use nudge_host::tflite::int8::{self, Int8Model};
+use nudge_tests::{fixture, imported, require_data};
+
+fn expected() -> serde_json::Value {
+    imported::expected("int8-fixtures.expected.json")
+}
+
+fn load(name: &str) -> Int8Model {
+    let path = fixture(&format!("int8-{name}.tflite"));
+    int8::read(&std::fs::read(&path).unwrap(), &path).unwrap()
+}
+
+/// The network's int8 outputs on `x` (an f32 image, quantized by the network).
+fn run(net: &QuantNetwork<'_>, x: &[f32], arena: &mut [i8]) -> Vec<i8> {
+    net.forward_f32(x, arena).unwrap().to_vec()
+}
+
+/// The first largest output's class (numpy's argmax, which the fixture script used).
+fn argmax(v: &[i8]) -> usize {
+    let mut best = 0;
+    for (k, &x) in v.iter().enumerate() {
+        if x > v[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+/// Each runtime's outputs on the fixture images are nudge's, exactly, and so is its
+/// correct count on the whole test set.
+fn assert_runtimes(name: &str) {
+    let Some(dir) = require_data() else { return };
+    let test = nudge_host::data::load_test(&dir).unwrap();
+    let e = &expected()[name];
+    let model = load(name);
+    let base = model.network().unwrap();
+    let indices: Vec<usize> =
+        e["indices"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+    assert_eq!(indices.len(), 64, "{name}: fixture images");
+    let float_out = e["output_type"] == "float32";
+    assert_eq!(model.float_output, float_out, "{name}: DEQUANTIZE at the end");
+    let mut arena = vec![0i8; base.arena_len()];
+    for (runtime, arithmetic) in [("litert", Arithmetic::LiteRt), ("tflm", Arithmetic::Tflm)] {
+        let net = base.clone().with_arithmetic(arithmetic);
+        let want_rows = e[format!("{runtime}_outputs")].as_array().unwrap();
+        let mut mismatches = Vec::new();
+        for (row, &i) in want_rows.iter().zip(&indices) {
+            let got = run(&net, test.input(i).unwrap(), &mut arena);
+            let want = row.as_array().unwrap();
+            if float_out {
+                // The file's DEQUANTIZE, compared as f32 bits.
+                let mut logits = vec![0.0f32; got.len()];
+                net.dequantize_logits(&got, &mut logits).unwrap();
+                let want: Vec<f32> = want.iter().map(|v| v.as_f64().unwrap() as f32).collect();
+                if logits.iter().map(|v| v.to_bits()).ne(want.iter().map(|v| v.to_bits())) {
+                    mismatches.push(format!("image {i}: nudge {logits:?}, {runtime} {want:?}"));
+                }
+            } else {
+                let want: Vec<i8> = want.iter().map(|v| v.as_i64().unwrap() as i8).collect();
+                if got != want {
+                    mismatches.push(format!("image {i}: nudge {got:?}, {runtime} {want:?}"));
+                }
+            }
+        }
+        assert!(mismatches.is_empty(), "{name} ({runtime}): {}", mismatches.join("\n"));
+        let correct = (0..test.len())
+            .filter(|&i| argmax(&run(&net, test.input(i).unwrap(), &mut arena)) == test.labels[i])
+            .count();
+        assert_eq!(
+            correct as u64,
+            e[format!("{runtime}_test_correct")].as_u64().unwrap(),
+            "{name} ({runtime}): correct test images"
+        );
+        assert_eq!(test.len() as u64, e["test_total"].as_u64().unwrap());
+    }
+}
+
+#[test]
+fn keras_int8_mlp_computes_exactly_like_litert_and_tflm() {
+    assert_runtimes("mlp");
+}
+
+#[test]
+fn keras_int8_cnn_computes_exactly_like_litert_and_tflm() {
+    assert_runtimes("cnn");
+}
+
+#[test]
+fn the_fixture_images_include_ones_where_the_runtimes_disagree() {
+    // Otherwise the test above could not tell the two arithmetics apart.
+    let e = expected();
+    for name in ["mlp", "cnn"] {
+        let (a, b) = (&e[name]["litert_outputs"], &e[name]["tflm_outputs"]);
+        let differing =
+            a.as_array().unwrap().iter().zip(b.as_array().unwrap()).filter(|(x, y)| x != y);
+        assert!(differing.count() > 0, "{name}");
+    }
+}
+
+#[test]
+fn the_int8_input_model_is_quantized_like_the_fixture_script() {
+    // The MLP's file takes int8: its input quantization is the file's, and nudge quantizes
+    // each image to the same integers as the script gave LiteRT (their sums match).
+    let Some(dir) = require_data() else { return };
+    let test = nudge_host::data::load_test(&dir).unwrap();
+    let e = &expected()["mlp"];
+    let model = load("mlp");
+    assert!(!model.float_input);
+    let q = model.input_quantization;
+    assert_eq!(f64::from(q.scale), e["input_scale"].as_f64().unwrap());
+    assert_eq!(i64::from(q.zero_point), e["input_zero_point"].as_i64().unwrap());
+    let sums = e["input_sums"].as_array().unwrap();
+    for (&i, sum) in e["indices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap() as usize)
+        .collect::<Vec<_>>()
+        .iter()
+        .zip(sums)
+    {
+        let got: i64 = test.input(i).unwrap().iter().map(|&x| i64::from(q.quantize(x))).sum();
+        assert_eq!(got, sum.as_i64().unwrap(), "image {i}");
+    }
+}
+
+#[test]
+fn the_models_import_as_the_layers_keras_built() {
+    use nudge_core::quant::{Activation, QuantLayerSpec};
+    let mlp = load("mlp");
+    assert_eq!(mlp.input, nudge_core::Shape::new(1, 28, 28));
+    let kinds = |m: &Int8Model| -> Vec<String> {
+        m.layers.iter().map(|l| format!("{}:{:?}", l.float_spec().name(), l.activation())).collect()
+    };
+    assert_eq!(kinds(&mlp), ["flatten:None", "dense:Relu", "dense:None"]);
+    let cnn = load("cnn");
+    assert!(cnn.float_input && cnn.float_output);
+    assert_eq!(
+        kinds(&cnn),
+        [
+            "conv2d:Relu",
+            "maxpool2d:None",
+            "conv2d:Relu6",
+            "avgpool2d:None",
+            "flatten:None",
+            "dense:None"
+        ]
+    );
+    // SAME padding of the first convolution: one pixel on each side.
+    let QuantLayerSpec::Conv2d { padding, .. } = cnn.layers[0] else { panic!() };
+    assert_eq!(padding, [1, 1]);
+    assert_eq!(cnn.layers[2].activation(), Activation::Relu6);
+    // Per-channel scales: one per output channel, not all equal.
+    assert_eq!(cnn.weight_scales.len(), 8 + 16 + 10);
+    assert!(cnn.weight_scales[..8].windows(2).any(|w| w[0] != w[1]));
+}
+
+#[test]
+fn a_float_model_is_refused_naming_the_op() {
+    let path = fixture("tflite-mlp.tflite");
+    let err = int8::read(&std::fs::read(&path).unwrap(), &path).unwrap_err().to_string();
+    assert!(err.contains("tflite-mlp.tflite") && err.contains("not QUANTIZE"), "{err}");
+}
