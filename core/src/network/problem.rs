@@ -47,6 +47,9 @@ pub enum NetworkProblem {
         /// The output channel.
         channel: usize,
     },
+    /// An int8 layer has a fused activation the float network cannot express
+    /// (RELU_N1_TO_1), so the int8 network has no float twin.
+    NoFloatTwin,
     /// The parameter count in the header is not what the layers need.
     ParameterCount {
         /// What the layers need.
@@ -93,6 +96,9 @@ impl fmt::Display for NetworkProblem {
                 f,
                 "output channel {channel}: input scale x weight scale / output scale is 2^30 or more"
             ),
+            NetworkProblem::NoFloatTwin => {
+                write!(f, "a fused RELU_N1_TO_1 has no float layer: no float twin")
+            }
             NetworkProblem::ParameterCount { expected, found } => {
                 write!(f, "the header counts {found} parameters, the layers need {expected}")
             }

@@ -12,7 +12,9 @@
 //! * [`QuantNetwork`]: a sequential int8 network — FULLY_CONNECTED and CONV_2D with
 //!   per-channel symmetric int8 weights and int32 biases, MAX_POOL_2D, AVERAGE_POOL_2D,
 //!   flatten, fused NONE/RELU/RELU6/RELU_N1_TO_1 — validated once, weights viewed in place,
-//!   one caller-owned int8 arena.
+//!   one caller-owned int8 arena;
+//! * its float twin (`twin` methods): the same layers with dequantized weights, a float
+//!   [`Network`](crate::Network) for gradients.
 
 pub mod affine;
 mod conv;
@@ -21,6 +23,7 @@ pub mod fixed_point;
 pub mod multiplier;
 pub mod network;
 mod pool;
+mod twin;
 
 pub use affine::{Quantization, dequantize, quantize};
 pub use fixed_point::{
