@@ -222,3 +222,34 @@ fn the_float_twin_agrees_with_the_int8_network_and_gives_gradients() {
         assert!(gx.iter().all(|g| g.is_finite()) && gx.iter().any(|&g| g != 0.0), "{name}");
     }
 }
+
+#[test]
+fn nudge_eval_runs_an_int8_model_with_either_arithmetic() {
+    let Some(dir) = require_data() else { return };
+    let e = expected();
+    for (name, arch) in [
+        ("mlp", "flatten,dense32,relu,dense10"),
+        ("cnn", "conv8k3p1,relu,maxpool2,conv16k3,relu6,avgpool2,flatten,dense10"),
+    ] {
+        let path = fixture(&format!("int8-{name}.tflite"));
+        for (flag, runtime) in [("tflm", "tflm"), ("litert", "litert")] {
+            let o = nudge_tests::nudge(&[
+                "eval",
+                "--model",
+                path.to_str().unwrap(),
+                "--data",
+                dir.to_str().unwrap(),
+                "--int8-arithmetic",
+                flag,
+                "--json",
+            ]);
+            assert!(o.status.success(), "{}", nudge_tests::stderr(&o));
+            let j = nudge_tests::json(&o);
+            assert_eq!(j["arch"], arch, "{name}");
+            assert_eq!(j["metadata"]["format"], "tflite-int8");
+            assert_eq!(j["metadata"]["arithmetic"], runtime);
+            assert_eq!(j["correct"], e[name][format!("{runtime}_test_correct")], "{name} {flag}");
+            assert_eq!(j["total"], 10_000);
+        }
+    }
+}

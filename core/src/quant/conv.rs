@@ -29,32 +29,41 @@ pub(super) fn forward(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &
     let mut out = y.iter_mut();
     for (o, &bias) in layer.bias.iter().enumerate() {
         let filter = layer.weight.get(o * per_output..(o + 1) * per_output).unwrap_or(&[]);
+        let m = layer.multiplier(o);
         for oy in 0..out_h {
+            // The kernel rows that fall inside the image, and the input row of the first.
+            let (ky_lo, ky_hi) = inside(oy * sh, ph, kh, height);
             for ox in 0..out_w {
+                let (kx_lo, kx_hi) = inside(ox * sw, pw, kw, width);
+                let ix0 = (ox * sw + kx_lo).saturating_sub(pw);
                 let mut acc = 0i32;
                 for c in 0..channels {
-                    for ky in 0..kh {
-                        // The input row, if inside the image (unsigned: below 0 wraps high).
-                        let Some(iy) = (oy * sh + ky).checked_sub(ph).filter(|&r| r < height)
-                        else {
-                            continue;
-                        };
-                        for kx in 0..kw {
-                            let Some(ix) = (ox * sw + kx).checked_sub(pw).filter(|&r| r < width)
-                            else {
-                                continue;
-                            };
-                            let w = filter.get((c * kh + ky) * kw + kx).copied().unwrap_or(0);
-                            let v = x.get((c * height + iy) * width + ix).copied().unwrap_or(0);
+                    for ky in ky_lo..ky_hi {
+                        let iy = (oy * sh + ky).saturating_sub(ph);
+                        let w_row = (c * kh + ky) * kw;
+                        let x_row = (c * height + iy) * width;
+                        let taps = filter.get(w_row + kx_lo..w_row + kx_hi).unwrap_or(&[]);
+                        let pixels =
+                            x.get(x_row + ix0..x_row + ix0 + (kx_hi - kx_lo)).unwrap_or(&[]);
+                        for (&w, &v) in taps.iter().zip(pixels) {
                             acc =
                                 acc.wrapping_add(i32::from(w).wrapping_mul(i32::from(v) - x_zero));
                         }
                     }
                 }
                 if let Some(out) = out.next() {
-                    *out = requantize(layer, rounding, o, acc.wrapping_add(bias), y_zero, lo, hi);
+                    *out = requantize(m, rounding, acc.wrapping_add(bias), y_zero, lo, hi);
                 }
             }
         }
     }
+}
+
+/// The kernel taps `lo..hi` of a window starting at padded position `start` (an output
+/// index times the stride) that read inside an input of length `n` padded by `p` before:
+/// `0 ≤ start + k − p < n`.
+fn inside(start: usize, p: usize, k: usize, n: usize) -> (usize, usize) {
+    let lo = p.saturating_sub(start).min(k);
+    let hi = (n + p).saturating_sub(start).min(k);
+    (lo, hi.max(lo))
 }

@@ -14,6 +14,7 @@
 
 use super::QuantLayer;
 use super::fixed_point::Rounding;
+use super::multiplier::QuantizedMultiplier;
 
 /// `y = requantize(W (x − zp) + b)`, clamped.
 pub(super) fn forward(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &mut [i8]) {
@@ -26,21 +27,20 @@ pub(super) fn forward(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &
         let sum = row.iter().zip(x).fold(0i32, |acc, (&w, &v)| {
             acc.wrapping_add(i32::from(w).wrapping_mul(i32::from(v) - x_zero))
         });
-        *out = requantize(layer, rounding, o, sum.wrapping_add(bias), y_zero, lo, hi);
+        let m = layer.multiplier(o);
+        *out = requantize(m, rounding, sum.wrapping_add(bias), y_zero, lo, hi);
     }
 }
 
-/// `clamp(requantize(acc) + zero_point, lo, hi)` for output channel `o`.
+/// `clamp(requantize(acc) + zero_point, lo, hi)` with an output channel's multiplier `m`.
 pub(super) fn requantize(
-    layer: &QuantLayer<'_>,
+    m: QuantizedMultiplier,
     rounding: Rounding,
-    o: usize,
     acc: i32,
     zero_point: i32,
     lo: i32,
     hi: i32,
 ) -> i8 {
-    let m = layer.multiplier(o);
     let scaled = rounding.apply(acc, m.multiplier, m.shift).saturating_add(zero_point);
     // The clamp bounds lie within int8 (checked when the network was built).
     scaled.clamp(lo, hi) as i8

@@ -76,6 +76,101 @@ impl Int8Model {
     }
 }
 
+/// Whether `bytes` is a TFLite model whose graph is int8 from its input on: an int8 input
+/// tensor, or a float input that the first op QUANTIZEs. Says nothing of whether nudge can
+/// read the rest ([`read`] does).
+pub fn is_int8(bytes: &[u8]) -> bool {
+    if !super::looks_like_tflite(bytes) {
+        return false;
+    }
+    let Ok(graph) = Graph::decode(bytes) else { return false };
+    let input = graph.inputs.first().and_then(|&i| tensor(&graph, i, "").ok());
+    match input {
+        Some(t) if t.type_ == INT8 => true,
+        Some(t) if t.type_ == FLOAT32 => {
+            graph.operators.first().is_some_and(|o| o.code == QUANTIZE && o.custom.is_none())
+        }
+        _ => false,
+    }
+}
+
+/// The model's layers in `--arch` notation, each fused activation after its layer:
+/// `conv8k3p1,relu,maxpool2,conv16k3,relu6,…`.
+pub fn format_layers(layers: &[QuantLayerSpec]) -> String {
+    let mut parts = Vec::new();
+    for l in layers {
+        parts.push(crate::arch::format_layers(&[l.float_spec()]));
+        match l.activation() {
+            Activation::None => {}
+            Activation::Relu => parts.push("relu".into()),
+            Activation::Relu6 => parts.push("relu6".into()),
+            Activation::ReluN1To1 => parts.push("relu_n1_to_1".into()),
+        }
+    }
+    parts.join(",")
+}
+
+/// The class each input of `split` gets from `net` (the first largest int8 logit: numpy's
+/// `argmax`), its f32 inputs quantized by the network. Fails, naming `what` (the data), on
+/// inputs of another size or labels beyond the network's classes.
+#[cfg(feature = "cli")]
+pub fn predict_all(
+    net: &QuantNetwork<'_>,
+    split: &crate::data::Split,
+    what: &str,
+) -> Result<Vec<usize>> {
+    use rayon::prelude::*;
+    if split.input_len() != net.input_len() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "inputs of shape {}, but the model takes {}",
+                crate::arch::format_shape(split.shape),
+                crate::arch::format_shape(net.input_shape())
+            ),
+        ));
+    }
+    if split.classes() > net.classes() {
+        return Err(Error::argument(
+            what,
+            format!(
+                "labels up to {}, but the model has {} classes",
+                split.classes() - 1,
+                net.classes()
+            ),
+        ));
+    }
+    let n = split.input_len().max(1);
+    let chunks: Vec<Result<Vec<usize>>> = split
+        .inputs
+        .par_chunks(n * 256)
+        .map(|chunk| {
+            let mut arena = vec![0i8; net.arena_len()];
+            chunk
+                .chunks_exact(n)
+                .map(|x| {
+                    let logits = net
+                        .forward_f32(x, &mut arena)
+                        .map_err(|e| Error::kernel("int8 prediction", e))?;
+                    Ok(first_argmax(logits))
+                })
+                .collect()
+        })
+        .collect();
+    Ok(chunks.into_iter().collect::<Result<Vec<_>>>()?.concat())
+}
+
+/// The index of the first largest value.
+fn first_argmax(v: &[i8]) -> usize {
+    let mut best = 0;
+    for (k, &x) in v.iter().enumerate() {
+        if v.get(best).is_some_and(|&b| x > b) {
+            best = k;
+        }
+    }
+    best
+}
+
 /// The int8 model in the TFLite file `bytes`, validated as a [`QuantNetwork`]. Errors name
 /// `path` and, for an operator, its index, op and output tensor.
 pub fn read(bytes: &[u8], path: &Path) -> Result<Int8Model> {

@@ -620,7 +620,7 @@ fn float32(t: &Tensor<'_>, what: &str) -> std::result::Result<(), String> {
     }
     let kind = tensor_type_name(t.type_);
     let hint = if matches!(t.type_, 3 | 7 | 9) {
-        " (a quantized model; only float32 models are supported)"
+        " (a quantized model: `nudge eval` reads full-integer int8 TFLite models; the other commands need float32)"
     } else {
         ""
     };
