@@ -11,6 +11,7 @@
 
 use nudge_core::quant::{Arithmetic, QuantNetwork};
 use nudge_host::tflite::int8::{self, Int8Model};
+use nudge_host::tflite::schema::tflite as fb;
 use nudge_tests::{fixture, imported, require_data};
 
 fn expected() -> serde_json::Value {
@@ -252,4 +253,89 @@ fn nudge_eval_runs_an_int8_model_with_either_arithmetic() {
             assert_eq!(j["total"], 10_000);
         }
     }
+}
+
+/// The CNN fixture, edited by `edit`, read by the int8 importer.
+fn edited(edit: impl FnOnce(&mut fb::Model)) -> nudge_host::Result<Int8Model> {
+    use planus::ReadAsRoot;
+    let bytes = std::fs::read(fixture("int8-cnn.tflite")).unwrap();
+    let mut model = fb::Model::try_from(fb::ModelRef::read_as_root(&bytes).unwrap()).unwrap();
+    edit(&mut model);
+    // planus 1.3.0 writes the identifier and the root offset in each other's place
+    // (planus-org/planus#377; see tests/tflite.rs): swap them back.
+    let mut out = planus::Builder::new().finish(&model, Some(*b"TFL3")).to_vec();
+    if out[..4] == *b"TFL3" {
+        let offset = u32::from_le_bytes(out[4..8].try_into().unwrap()) + 4;
+        out[..4].copy_from_slice(&offset.to_le_bytes());
+        out[4..8].copy_from_slice(b"TFL3");
+    }
+    int8::read(&out, std::path::Path::new("edited.tflite"))
+}
+
+/// The error message of [`edited`].
+fn refusal(edit: impl FnOnce(&mut fb::Model)) -> String {
+    edited(edit).expect_err("the edited model was accepted").to_string()
+}
+
+#[test]
+fn an_unedited_copy_is_the_same_model() {
+    // The editing itself changes nothing.
+    assert_eq!(edited(|_| {}).unwrap(), load("cnn"));
+}
+
+fn tensor(m: &mut fb::Model, index: usize) -> &mut fb::Tensor {
+    &mut m.subgraphs.as_mut().unwrap()[0].tensors.as_mut().unwrap()[index]
+}
+
+fn op_options(m: &mut fb::Model, index: usize) -> &mut fb::BuiltinOptions {
+    let ops = m.subgraphs.as_mut().unwrap()[0].operators.as_mut().unwrap();
+    ops[index].builtin_options.as_mut().unwrap()
+}
+
+#[test]
+fn unsupported_int8_graphs_are_refused_in_one_line_naming_the_op() {
+    // The CNN: op 0 QUANTIZE, 1 CONV_2D (filter tensor 7), 2 MAX_POOL_2D (output tensor 10),
+    // 3 CONV_2D, 4 AVERAGE_POOL_2D, 5 RESHAPE, 6 FULLY_CONNECTED, 7 DEQUANTIZE.
+    let check = |message: String, needles: &[&str]| {
+        assert!(!message.contains('\n'), "{message}");
+        for n in needles {
+            assert!(message.contains(n), "{message:?} lacks {n:?}");
+        }
+    };
+    check(
+        refusal(|m| {
+            let q = tensor(m, 10).quantization.as_mut().unwrap();
+            q.scale = Some(vec![0.5]);
+        }),
+        &["edited.tflite", "op 2 (MAX_POOL_2D", "quantized as", "needs them equal"],
+    );
+    check(
+        refusal(|m| {
+            let q = tensor(m, 7).quantization.as_mut().unwrap();
+            q.zero_point.as_mut().unwrap()[3] = 1;
+        }),
+        &["op 1 (CONV_2D", "non-zero zero point", "symmetric"],
+    );
+    check(
+        refusal(|m| {
+            let fb::BuiltinOptions::Conv2DOptions(c) = op_options(m, 3) else { panic!() };
+            c.fused_activation_function = fb::ActivationFunctionType::Tanh;
+        }),
+        &["op 3 (CONV_2D", "fused activation Tanh"],
+    );
+    check(
+        refusal(|m| {
+            let q = tensor(m, 7).quantization.as_mut().unwrap();
+            q.scale.as_mut().unwrap().pop();
+        }),
+        &["op 1 (CONV_2D", "7 scales", "expected 1, or 8"],
+    );
+    check(refusal(|m| tensor(m, 10).type_ = 3), &["op 2 (MAX_POOL_2D", "is uint8, not int8"]);
+    check(
+        refusal(|m| {
+            let q = tensor(m, 12).quantization.as_mut().unwrap();
+            q.zero_point = Some(vec![300]);
+        }),
+        &["op 4 (AVERAGE_POOL_2D", "not a valid int8 quantization"],
+    );
 }
