@@ -339,3 +339,27 @@ fn unsupported_int8_graphs_are_refused_in_one_line_naming_the_op() {
         &["op 4 (AVERAGE_POOL_2D", "not a valid int8 quantization"],
     );
 }
+
+#[test]
+fn the_int8_blob_computes_what_the_imported_model_computes() {
+    // nudge's own int8 file (what a firmware build would flash), viewed in place.
+    let Some(dir) = require_data() else { return };
+    let test = nudge_host::data::load_test(&dir).unwrap();
+    for name in ["mlp", "cnn"] {
+        let model = load(name);
+        let blob = model.to_bytes().unwrap();
+        // A 4-byte aligned copy, as the format needs.
+        let mut buffer = vec![0u8; blob.len() + 3];
+        let start = buffer.as_ptr().align_offset(4);
+        let bytes = &mut buffer[start..start + blob.len()];
+        bytes.copy_from_slice(&blob);
+        let from_blob = QuantNetwork::from_bytes(bytes).unwrap();
+        let direct = model.network().unwrap();
+        assert_eq!(from_blob.arena_len(), direct.arena_len());
+        let (mut a, mut b) = (vec![0i8; direct.arena_len()], vec![0i8; direct.arena_len()]);
+        for i in 0..200 {
+            let x = test.input(i).unwrap();
+            assert_eq!(run(&from_blob, x, &mut a), run(&direct, x, &mut b), "{name} image {i}");
+        }
+    }
+}

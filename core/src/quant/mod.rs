@@ -20,6 +20,7 @@ pub mod affine;
 mod conv;
 mod dense;
 pub mod fixed_point;
+pub mod format;
 pub mod multiplier;
 pub mod network;
 mod pool;

@@ -74,6 +74,21 @@ impl Int8Model {
         };
         QuantNetwork::new(self.input, self.input_quantization, &self.layers, params)
     }
+
+    /// The model as a blob in nudge's int8 network format
+    /// ([`nudge_core::quant::format`]), which [`QuantNetwork::from_bytes`] views in place.
+    pub fn to_bytes(&self) -> std::result::Result<Vec<u8>, nudge_core::Error> {
+        use nudge_core::quant::format;
+        let params = QuantParams {
+            weights: &self.weights,
+            biases: &self.biases,
+            weight_scales: &self.weight_scales,
+        };
+        let len = format::blob_len(self.layers.len(), self.weights.len(), self.biases.len());
+        let mut out = vec![0u8; len];
+        format::write(self.input, self.input_quantization, &self.layers, params, &mut out)?;
+        Ok(out)
+    }
 }
 
 /// Whether `bytes` is a TFLite model whose graph is int8 from its input on: an int8 input
