@@ -74,7 +74,8 @@ pub enum Arithmetic {
     #[default]
     Tflm,
     /// LiteRT's reference kernels (`BUILTIN_REF`, the ai-edge-litert 2.3 wheel):
-    /// FULLY_CONNECTED rounds once ([`Rounding::Single`]), CONV_2D twice.
+    /// FULLY_CONNECTED rounds once ([`Rounding::Single`]), CONV_2D twice (measured; see
+    /// [`fixed_point`](super::fixed_point)).
     LiteRt,
 }
 
@@ -208,7 +209,9 @@ pub struct QuantLayer<'w> {
 }
 
 impl QuantLayer<'_> {
-    /// Output channel `o`'s requantization multiplier (checked when the network was built).
+    /// Output channel `o`'s requantization multiplier (checked when the network was built),
+    /// computed from the scales as TFLM's `Prepare` does, in f64 (soft-float on a Cortex-M4F:
+    /// once per output channel and pass, outside the multiply-accumulate loops).
     pub fn multiplier(&self, o: usize) -> QuantizedMultiplier {
         let scale = self.weight_scales.get(o).copied().unwrap_or(0.0);
         let real = effective_multiplier(
@@ -273,8 +276,9 @@ impl<'w> QuantNetwork<'w> {
         for (i, spec) in layers.iter().enumerate() {
             let (output, w, b) =
                 spec.float_spec().output_shape(shape).map_err(|p| invalid(Some(i), p))?;
-            n_weights += w;
-            n_channels += b;
+            // Saturating: 32 layers of up to 2²⁸ weights overflow a 32-bit usize.
+            n_weights = n_weights.saturating_add(w);
+            n_channels = n_channels.saturating_add(b);
             shape = output;
         }
         check_len("weights", params.weights.len(), n_weights)?;
@@ -313,7 +317,7 @@ impl<'w> QuantNetwork<'w> {
                 source
             } else {
                 let start = network.arena_len;
-                network.arena_len += output.len();
+                network.arena_len = network.arena_len.saturating_add(output.len());
                 Slot { start, len: output.len() }
             };
             let layer = QuantLayer {
