@@ -92,6 +92,14 @@ pub enum Error {
         /// f32 elements given.
         found: usize,
     },
+    /// The caller's int8 arena is smaller than the int8 network's
+    /// [`arena_len`](crate::quant::QuantNetwork::arena_len).
+    Int8ArenaTooSmall {
+        /// int8 elements needed.
+        needed: usize,
+        /// int8 elements given.
+        found: usize,
+    },
 }
 
 impl fmt::Display for Error {
@@ -132,6 +140,9 @@ impl fmt::Display for Error {
             }
             Error::ArenaTooSmall { needed, found } => {
                 write!(f, "arena has {found} f32 elements, the network needs {needed}")
+            }
+            Error::Int8ArenaTooSmall { needed, found } => {
+                write!(f, "int8 arena has {found} elements, the network needs {needed}")
             }
         }
     }

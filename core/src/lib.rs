@@ -30,6 +30,7 @@ pub mod math;
 pub mod model;
 pub mod network;
 pub mod objective;
+pub mod quant;
 pub mod rng;
 pub mod storage;
 

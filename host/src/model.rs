@@ -462,7 +462,7 @@ pub fn evaluate(model: &Net<'_>, split: &Split, what: &str) -> Result<Scores> {
 #[cfg(feature = "cli")]
 impl Scores {
     /// Counts of `predictions` against `labels` (both below `classes`).
-    fn of(predictions: &[usize], labels: &[usize], classes: usize) -> Self {
+    pub fn of(predictions: &[usize], labels: &[usize], classes: usize) -> Self {
         let mut scores =
             Scores { correct: 0, total: labels.len(), confusion: vec![vec![0; classes]; classes] };
         for (&pred, &label) in predictions.iter().zip(labels) {

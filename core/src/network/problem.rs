@@ -38,6 +38,18 @@ pub enum NetworkProblem {
     OutputNotFlat,
     /// The last layer has fewer than two outputs.
     TooFewClasses,
+    /// A quantization is not valid for int8: a scale that is not finite and positive, or a
+    /// zero point outside `−128..=127`.
+    BadQuantization,
+    /// An output channel's requantization multiplier `input scale · weight scale / output
+    /// scale` is 2³⁰ or more (TFLite's kernels cannot apply it).
+    MultiplierOutOfRange {
+        /// The output channel.
+        channel: usize,
+    },
+    /// An int8 layer has a fused activation the float network cannot express
+    /// (RELU_N1_TO_1), so the int8 network has no float twin.
+    NoFloatTwin,
     /// The parameter count in the header is not what the layers need.
     ParameterCount {
         /// What the layers need.
@@ -76,6 +88,17 @@ impl fmt::Display for NetworkProblem {
                 write!(f, "the last layer's output is not flat (end with a dense layer or flatten)")
             }
             NetworkProblem::TooFewClasses => write!(f, "the network has fewer than 2 outputs"),
+            NetworkProblem::BadQuantization => write!(
+                f,
+                "a quantization scale is not finite and positive, or a zero point is outside -128..=127"
+            ),
+            NetworkProblem::MultiplierOutOfRange { channel } => write!(
+                f,
+                "output channel {channel}: input scale x weight scale / output scale is 2^30 or more"
+            ),
+            NetworkProblem::NoFloatTwin => {
+                write!(f, "a fused RELU_N1_TO_1 has no float layer: no float twin")
+            }
             NetworkProblem::ParameterCount { expected, found } => {
                 write!(f, "the header counts {found} parameters, the layers need {expected}")
             }

@@ -2,9 +2,11 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use nudge_core::quant::Arithmetic;
 use nudge_host::fsutil;
-use nudge_host::model::ModelFile;
+use nudge_host::model::{ModelFile, Scores};
+use nudge_host::tflite::int8;
 
 use super::{DataOpts, ModelOpts};
 
@@ -17,10 +19,31 @@ pub struct EvalArgs {
     /// Print JSON (accuracy, correct, total, confusion, model metadata).
     #[arg(long)]
     json: bool,
+    /// For a full-integer int8 TFLite model: whose integer arithmetic to reproduce
+    /// (TensorFlow Lite Micro's, the device's; or LiteRT's reference kernels, whose
+    /// FULLY_CONNECTED rounds once).
+    #[arg(long, value_enum, default_value = "tflm")]
+    int8_arithmetic: Int8Arithmetic,
+}
+
+/// `--int8-arithmetic`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Int8Arithmetic {
+    /// TensorFlow Lite Micro's reference kernels.
+    Tflm,
+    /// LiteRT's reference kernels (`BUILTIN_REF`).
+    Litert,
 }
 
 pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     let path = a.model.path();
+    // A full-integer int8 TFLite file runs on the int8 network; anything else (and a file
+    // that cannot be read, for its usual message) goes to the float loader.
+    if let Ok(bytes) = std::fs::read(&path)
+        && int8::is_int8(&bytes)
+    {
+        return run_int8(a, &path, &bytes);
+    }
     let file = ModelFile::load(&path)?;
     let examples = a.data.test()?;
     let data = examples.source;
@@ -44,6 +67,46 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
     if let Some(claimed) = file.metadata.get("accuracy") {
         println!("accuracy recorded in the file: {claimed}");
     }
+    print_scores(&scores);
+    Ok(())
+}
+
+/// `nudge eval` of a full-integer int8 TFLite model, on nudge's int8 network.
+fn run_int8(a: &EvalArgs, path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let model = int8::read(bytes, path)?;
+    let arithmetic = match a.int8_arithmetic {
+        Int8Arithmetic::Tflm => Arithmetic::Tflm,
+        Int8Arithmetic::Litert => Arithmetic::LiteRt,
+    };
+    let net = model.network()?.with_arithmetic(arithmetic);
+    let examples = a.data.test()?;
+    let data = examples.source;
+    let predictions = int8::predict_all(&net, &examples.split, &data)?;
+    let scores = Scores::of(&predictions, &examples.split.labels, net.classes());
+    let arch = int8::format_layers(&model.layers);
+    let arithmetic_name = format!("{:?}", a.int8_arithmetic).to_lowercase();
+    if a.json {
+        let j = serde_json::json!({
+            "model": path.display().to_string(),
+            "data": data,
+            "arch": arch,
+            "parameters": model.weights.len() + model.biases.len(),
+            "accuracy": scores.accuracy(),
+            "correct": scores.correct,
+            "total": scores.total,
+            "confusion": scores.confusion,
+            "metadata": {"format": "tflite-int8", "arithmetic": arithmetic_name},
+        });
+        println!("{j:#}");
+        return Ok(());
+    }
+    println!("model {} (int8: {arch}; {arithmetic_name} arithmetic), data {data}", path.display());
+    print_scores(&scores);
+    Ok(())
+}
+
+/// Accuracy and the confusion matrix, as text.
+fn print_scores(scores: &Scores) {
     println!(
         "test accuracy {:.2}% ({} of {} correct)\n",
         100.0 * scores.accuracy(),
@@ -65,7 +128,6 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<()> {
         let recall = if total == 0 { 0.0 } else { 100.0 * row[t] as f64 / total as f64 };
         println!("  {recall:5.1}%");
     }
-    Ok(())
 }
 
 #[derive(Debug, Args)]

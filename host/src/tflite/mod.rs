@@ -36,6 +36,8 @@
 #[allow(unsafe_code)]
 pub mod schema;
 
+pub mod int8;
+
 use std::path::Path;
 
 use nudge_core::{LayerSpec, Shape, Window};
@@ -92,6 +94,12 @@ struct Tensor<'a> {
     type_: i8,
     /// The constant data, if the tensor has any.
     data: Option<&'a [u8]>,
+    /// Quantization scales (none for a float tensor; one per tensor or per channel).
+    scales: Vec<f32>,
+    /// Quantization zero points, as many as `scales`.
+    zero_points: Vec<i64>,
+    /// The dimension per-channel scales run along.
+    quantized_dimension: i32,
 }
 
 /// One operator, decoded.
@@ -143,7 +151,19 @@ impl<'a> Graph<'a> {
                 })?,
                 None => None,
             };
+            let quantization = t.quantization().map_err(bad)?;
+            let (scales, zero_points, quantized_dimension) = match quantization {
+                Some(q) => (
+                    q.scale().map_err(bad)?.map(|v| v.iter().collect()).unwrap_or_default(),
+                    q.zero_point().map_err(bad)?.map(|v| v.iter().collect()).unwrap_or_default(),
+                    q.quantized_dimension().map_err(bad)?,
+                ),
+                None => (Vec::new(), Vec::new(), 0),
+            };
             tensors.push(Tensor {
+                scales,
+                zero_points,
+                quantized_dimension,
                 name: t.name().map_err(bad)?.unwrap_or(""),
                 shape: t.shape().map_err(bad)?.map(|s| s.iter().collect()).unwrap_or_default(),
                 signature: t.shape_signature().map_err(bad)?.map(|s| s.iter().collect()),
@@ -600,7 +620,7 @@ fn float32(t: &Tensor<'_>, what: &str) -> std::result::Result<(), String> {
     }
     let kind = tensor_type_name(t.type_);
     let hint = if matches!(t.type_, 3 | 7 | 9) {
-        " (a quantized model; only float32 models are supported)"
+        " (a quantized model: `nudge eval` reads full-integer int8 TFLite models; the other commands need float32)"
     } else {
         ""
     };
@@ -693,10 +713,10 @@ fn padding(
 
 /// A dense weight `[outputs, H·W·C]` whose columns follow TFLite's `h, w, c` order, with its
 /// columns moved to nudge's `c, h, w` order of the same `shape`.
-fn permute_hwc_columns(values: &[f32], outputs: usize, shape: Shape) -> Vec<f32> {
+fn permute_hwc_columns<T: Copy + Default>(values: &[T], outputs: usize, shape: Shape) -> Vec<T> {
     let (c_n, h_n, w_n) = (shape.channels, shape.height, shape.width);
     let n = shape.len();
-    let mut weight = vec![0.0f32; values.len()];
+    let mut weight = vec![T::default(); values.len()];
     for o in 0..outputs {
         for c in 0..c_n {
             for h in 0..h_n {

@@ -373,10 +373,449 @@ mod root {
             }
         }
 
+        /// The table `CustomQuantization` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Table `CustomQuantization` in the file `host/schema/tflite.fbs:31`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub struct CustomQuantization {
+            /// The field `custom` in the table `CustomQuantization`
+            pub custom: ::core::option::Option<::planus::alloc::vec::Vec<u8>>,
+        }
+
+        #[allow(clippy::derivable_impls)]
+        impl ::core::default::Default for CustomQuantization {
+            fn default() -> Self {
+                Self { custom: ::core::default::Default::default() }
+            }
+        }
+
+        impl CustomQuantization {
+            /// Creates a [CustomQuantizationBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> CustomQuantizationBuilder<()> {
+                CustomQuantizationBuilder(())
+            }
+
+            #[allow(clippy::too_many_arguments)]
+            pub fn create(
+                builder: &mut ::planus::Builder,
+                field_custom: impl ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+            ) -> ::planus::Offset<Self> {
+                let prepared_custom = field_custom.prepare(builder);
+
+                let mut table_writer: ::planus::table_writer::TableWriter<6> =
+                    ::core::default::Default::default();
+                if prepared_custom.is_some() {
+                    table_writer.write_entry::<::planus::Offset<[u8]>>(0);
+                }
+
+                unsafe {
+                    table_writer.finish(builder, |object_writer| {
+                        if let ::core::option::Option::Some(prepared_custom) = prepared_custom {
+                            object_writer.write::<_, _, 4>(&prepared_custom);
+                        }
+                    });
+                }
+                builder.current_offset()
+            }
+        }
+
+        impl ::planus::WriteAs<::planus::Offset<CustomQuantization>> for CustomQuantization {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<CustomQuantization> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl ::planus::WriteAsOptional<::planus::Offset<CustomQuantization>> for CustomQuantization {
+            type Prepared = ::planus::Offset<Self>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<CustomQuantization>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl ::planus::WriteAsOffset<CustomQuantization> for CustomQuantization {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<CustomQuantization> {
+                CustomQuantization::create(builder, &self.custom)
+            }
+        }
+
+        /// Builder for serializing an instance of the [CustomQuantization] type.
+        ///
+        /// Can be created using the [CustomQuantization::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct CustomQuantizationBuilder<State>(State);
+
+        impl CustomQuantizationBuilder<()> {
+            /// Setter for the [`custom` field](CustomQuantization#structfield.custom).
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn custom<T0>(self, value: T0) -> CustomQuantizationBuilder<(T0,)>
+            where
+                T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>,
+            {
+                CustomQuantizationBuilder((value,))
+            }
+
+            /// Sets the [`custom` field](CustomQuantization#structfield.custom) to null.
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn custom_as_null(self) -> CustomQuantizationBuilder<((),)> {
+                self.custom(())
+            }
+        }
+
+        impl<T0> CustomQuantizationBuilder<(T0,)> {
+            /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [CustomQuantization].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<CustomQuantization>
+            where
+                Self: ::planus::WriteAsOffset<CustomQuantization>,
+            {
+                ::planus::WriteAsOffset::prepare(&self, builder)
+            }
+        }
+
+        impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
+            ::planus::WriteAs<::planus::Offset<CustomQuantization>>
+            for CustomQuantizationBuilder<(T0,)>
+        {
+            type Prepared = ::planus::Offset<CustomQuantization>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<CustomQuantization> {
+                ::planus::WriteAsOffset::prepare(self, builder)
+            }
+        }
+
+        impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
+            ::planus::WriteAsOptional<::planus::Offset<CustomQuantization>>
+            for CustomQuantizationBuilder<(T0,)>
+        {
+            type Prepared = ::planus::Offset<CustomQuantization>;
+
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::Offset<CustomQuantization>> {
+                ::core::option::Option::Some(::planus::WriteAsOffset::prepare(self, builder))
+            }
+        }
+
+        impl<T0: ::planus::WriteAsOptional<::planus::Offset<[u8]>>>
+            ::planus::WriteAsOffset<CustomQuantization> for CustomQuantizationBuilder<(T0,)>
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::Offset<CustomQuantization> {
+                let (v0,) = &self.0;
+                CustomQuantization::create(builder, v0)
+            }
+        }
+
+        /// Reference to a deserialized [CustomQuantization].
+        #[derive(Copy, Clone)]
+        pub struct CustomQuantizationRef<'a>(#[allow(dead_code)] ::planus::table_reader::Table<'a>);
+
+        impl<'a> CustomQuantizationRef<'a> {
+            /// Getter for the [`custom` field](CustomQuantization#structfield.custom).
+            #[inline]
+            pub fn custom(&self) -> ::planus::Result<::core::option::Option<&'a [u8]>> {
+                self.0.access(0, "CustomQuantization", "custom")
+            }
+        }
+
+        impl<'a> ::core::fmt::Debug for CustomQuantizationRef<'a> {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                let mut f = f.debug_struct("CustomQuantizationRef");
+                if let ::core::option::Option::Some(field_custom) = self.custom().transpose() {
+                    f.field("custom", &field_custom);
+                }
+                f.finish()
+            }
+        }
+
+        impl<'a> ::core::convert::TryFrom<CustomQuantizationRef<'a>> for CustomQuantization {
+            type Error = ::planus::Error;
+
+            #[allow(unreachable_code)]
+            fn try_from(value: CustomQuantizationRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(Self { custom: value.custom()?.map(|v| v.to_vec()) })
+            }
+        }
+
+        impl<'a> ::planus::TableRead<'a> for CustomQuantizationRef<'a> {
+            #[inline]
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                ::core::result::Result::Ok(Self(::planus::table_reader::Table::from_buffer(
+                    buffer, offset,
+                )?))
+            }
+        }
+
+        impl<'a> ::planus::VectorReadInner<'a> for CustomQuantizationRef<'a> {
+            type Error = ::planus::Error;
+            const STRIDE: usize = 4;
+
+            unsafe fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                offset: usize,
+            ) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(buffer, offset).map_err(|error_kind| {
+                    error_kind.with_error_location(
+                        "[CustomQuantizationRef]",
+                        "get",
+                        buffer.offset_from_start,
+                    )
+                })
+            }
+        }
+
+        /// # Safety
+        /// The planus compiler generates implementations that initialize
+        /// the bytes in `write_values`.
+        unsafe impl ::planus::VectorWrite<::planus::Offset<CustomQuantization>> for CustomQuantization {
+            type Value = ::planus::Offset<CustomQuantization>;
+            const STRIDE: usize = 4;
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> Self::Value {
+                ::planus::WriteAs::prepare(self, builder)
+            }
+
+            #[inline]
+            unsafe fn write_values(
+                values: &[::planus::Offset<CustomQuantization>],
+                bytes: *mut ::core::mem::MaybeUninit<u8>,
+                buffer_position: u32,
+            ) {
+                let bytes = bytes as *mut [::core::mem::MaybeUninit<u8>; 4];
+                for (i, v) in ::core::iter::Iterator::enumerate(values.iter()) {
+                    ::planus::WriteAsPrimitive::write(
+                        v,
+                        ::planus::Cursor::new(unsafe { &mut *bytes.add(i) }),
+                        buffer_position - (Self::STRIDE * i) as u32,
+                    );
+                }
+            }
+        }
+
+        impl<'a> ::planus::ReadAsRoot<'a> for CustomQuantizationRef<'a> {
+            fn read_as_root(slice: &'a [u8]) -> ::planus::Result<Self> {
+                ::planus::TableRead::from_buffer(
+                    ::planus::SliceWithStartOffset { buffer: slice, offset_from_start: 0 },
+                    0,
+                )
+                .map_err(|error_kind| {
+                    error_kind.with_error_location("[CustomQuantizationRef]", "read_as_root", 0)
+                })
+            }
+        }
+
+        /// The union `QuantizationDetails` in the namespace `tflite`
+        ///
+        /// Generated from these locations:
+        /// * Union `QuantizationDetails` in the file `host/schema/tflite.fbs:35`
+        #[derive(
+            Clone,
+            Debug,
+            PartialEq,
+            PartialOrd,
+            Eq,
+            Ord,
+            Hash,
+            ::serde::Serialize,
+            ::serde::Deserialize,
+        )]
+        pub enum QuantizationDetails {
+            /// The variant of type `CustomQuantization` in the union `QuantizationDetails`
+            CustomQuantization(::planus::alloc::boxed::Box<self::CustomQuantization>),
+        }
+
+        impl QuantizationDetails {
+            /// Creates a [QuantizationDetailsBuilder] for serializing an instance of this table.
+            #[inline]
+            pub fn builder() -> QuantizationDetailsBuilder<::planus::Uninitialized> {
+                QuantizationDetailsBuilder(::planus::Uninitialized)
+            }
+
+            #[inline]
+            pub fn create_custom_quantization(
+                builder: &mut ::planus::Builder,
+                value: impl ::planus::WriteAsOffset<self::CustomQuantization>,
+            ) -> ::planus::UnionOffset<Self> {
+                ::planus::UnionOffset::new(1, value.prepare(builder).downcast())
+            }
+        }
+
+        impl ::planus::WriteAsUnion<QuantizationDetails> for QuantizationDetails {
+            #[inline]
+            fn prepare(&self, builder: &mut ::planus::Builder) -> ::planus::UnionOffset<Self> {
+                match self {
+                    Self::CustomQuantization(value) => {
+                        Self::create_custom_quantization(builder, value)
+                    }
+                }
+            }
+        }
+
+        impl ::planus::WriteAsOptionalUnion<QuantizationDetails> for QuantizationDetails {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<Self>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+
+        /// Builder for serializing an instance of the [QuantizationDetails] type.
+        ///
+        /// Can be created using the [QuantizationDetails::builder] method.
+        #[derive(Debug)]
+        #[must_use]
+        pub struct QuantizationDetailsBuilder<T>(T);
+
+        impl QuantizationDetailsBuilder<::planus::Uninitialized> {
+            /// Creates an instance of the [`CustomQuantization` variant](QuantizationDetails#variant.CustomQuantization).
+            #[inline]
+            pub fn custom_quantization<T>(
+                self,
+                value: T,
+            ) -> QuantizationDetailsBuilder<::planus::Initialized<1, T>>
+            where
+                T: ::planus::WriteAsOffset<self::CustomQuantization>,
+            {
+                QuantizationDetailsBuilder(::planus::Initialized(value))
+            }
+        }
+
+        impl<const N: u8, T> QuantizationDetailsBuilder<::planus::Initialized<N, T>> {
+            /// Finish writing the builder to get an [UnionOffset](::planus::UnionOffset) to a serialized [QuantizationDetails].
+            #[inline]
+            pub fn finish(
+                self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<QuantizationDetails>
+            where
+                Self: ::planus::WriteAsUnion<QuantizationDetails>,
+            {
+                ::planus::WriteAsUnion::prepare(&self, builder)
+            }
+        }
+
+        impl<T> ::planus::WriteAsUnion<QuantizationDetails>
+            for QuantizationDetailsBuilder<::planus::Initialized<1, T>>
+        where
+            T: ::planus::WriteAsOffset<self::CustomQuantization>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::planus::UnionOffset<QuantizationDetails> {
+                ::planus::UnionOffset::new(1, (self.0).0.prepare(builder).downcast())
+            }
+        }
+
+        impl<T> ::planus::WriteAsOptionalUnion<QuantizationDetails>
+            for QuantizationDetailsBuilder<::planus::Initialized<1, T>>
+        where
+            T: ::planus::WriteAsOffset<self::CustomQuantization>,
+        {
+            #[inline]
+            fn prepare(
+                &self,
+                builder: &mut ::planus::Builder,
+            ) -> ::core::option::Option<::planus::UnionOffset<QuantizationDetails>> {
+                ::core::option::Option::Some(::planus::WriteAsUnion::prepare(self, builder))
+            }
+        }
+
+        /// Reference to a deserialized [QuantizationDetails].
+        #[derive(Copy, Clone, Debug)]
+        pub enum QuantizationDetailsRef<'a> {
+            CustomQuantization(self::CustomQuantizationRef<'a>),
+        }
+
+        impl<'a> ::core::convert::TryFrom<QuantizationDetailsRef<'a>> for QuantizationDetails {
+            type Error = ::planus::Error;
+
+            fn try_from(value: QuantizationDetailsRef<'a>) -> ::planus::Result<Self> {
+                ::core::result::Result::Ok(match value {
+                    QuantizationDetailsRef::CustomQuantization(value) => {
+                        Self::CustomQuantization(::planus::alloc::boxed::Box::new(
+                            ::core::convert::TryFrom::try_from(value)?,
+                        ))
+                    }
+                })
+            }
+        }
+
+        impl<'a> ::planus::TableReadUnion<'a> for QuantizationDetailsRef<'a> {
+            fn from_buffer(
+                buffer: ::planus::SliceWithStartOffset<'a>,
+                tag: u8,
+                field_offset: usize,
+            ) -> ::core::result::Result<Self, ::planus::errors::ErrorKind> {
+                match tag {
+                    1 => ::core::result::Result::Ok(Self::CustomQuantization(
+                        ::planus::TableRead::from_buffer(buffer, field_offset)?,
+                    )),
+                    _ => {
+                        ::core::result::Result::Err(::planus::errors::ErrorKind::UnknownUnionTag {
+                            tag,
+                        })
+                    }
+                }
+            }
+        }
+
+        impl<'a> ::planus::VectorReadUnion<'a> for QuantizationDetailsRef<'a> {
+            const VECTOR_NAME: &'static str = "[QuantizationDetailsRef]";
+        }
+
         /// The table `QuantizationParameters` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `QuantizationParameters` in the file `host/schema/tflite.fbs:27`
+        /// * Table `QuantizationParameters` in the file `host/schema/tflite.fbs:39`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct QuantizationParameters {
             /// The field `min` in the table `QuantizationParameters`
@@ -387,6 +826,10 @@ mod root {
             pub scale: ::core::option::Option<::planus::alloc::vec::Vec<f32>>,
             /// The field `zero_point` in the table `QuantizationParameters`
             pub zero_point: ::core::option::Option<::planus::alloc::vec::Vec<i64>>,
+            /// The field `details` in the table `QuantizationParameters`
+            pub details: ::core::option::Option<self::QuantizationDetails>,
+            /// The field `quantized_dimension` in the table `QuantizationParameters`
+            pub quantized_dimension: i32,
         }
 
         #[allow(clippy::derivable_impls)]
@@ -397,6 +840,8 @@ mod root {
                     max: ::core::default::Default::default(),
                     scale: ::core::default::Default::default(),
                     zero_point: ::core::default::Default::default(),
+                    details: ::core::default::Default::default(),
+                    quantized_dimension: 0,
                 }
             }
         }
@@ -415,13 +860,17 @@ mod root {
                 field_max: impl ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
                 field_scale: impl ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
                 field_zero_point: impl ::planus::WriteAsOptional<::planus::Offset<[i64]>>,
+                field_details: impl ::planus::WriteAsOptionalUnion<self::QuantizationDetails>,
+                field_quantized_dimension: impl ::planus::WriteAsDefault<i32, i32>,
             ) -> ::planus::Offset<Self> {
                 let prepared_min = field_min.prepare(builder);
                 let prepared_max = field_max.prepare(builder);
                 let prepared_scale = field_scale.prepare(builder);
                 let prepared_zero_point = field_zero_point.prepare(builder);
+                let prepared_details = field_details.prepare(builder);
+                let prepared_quantized_dimension = field_quantized_dimension.prepare(builder, &0);
 
-                let mut table_writer: ::planus::table_writer::TableWriter<12> =
+                let mut table_writer: ::planus::table_writer::TableWriter<18> =
                     ::core::default::Default::default();
                 if prepared_min.is_some() {
                     table_writer.write_entry::<::planus::Offset<[f32]>>(0);
@@ -434,6 +883,15 @@ mod root {
                 }
                 if prepared_zero_point.is_some() {
                     table_writer.write_entry::<::planus::Offset<[i64]>>(3);
+                }
+                if prepared_details.is_some() {
+                    table_writer.write_entry::<::planus::Offset<self::QuantizationDetails>>(5);
+                }
+                if prepared_quantized_dimension.is_some() {
+                    table_writer.write_entry::<i32>(6);
+                }
+                if prepared_details.is_some() {
+                    table_writer.write_entry::<u8>(4);
                 }
 
                 unsafe {
@@ -451,6 +909,17 @@ mod root {
                             prepared_zero_point
                         {
                             object_writer.write::<_, _, 4>(&prepared_zero_point);
+                        }
+                        if let ::core::option::Option::Some(prepared_details) = prepared_details {
+                            object_writer.write::<_, _, 4>(&prepared_details.offset());
+                        }
+                        if let ::core::option::Option::Some(prepared_quantized_dimension) =
+                            prepared_quantized_dimension
+                        {
+                            object_writer.write::<_, _, 4>(&prepared_quantized_dimension);
+                        }
+                        if let ::core::option::Option::Some(prepared_details) = prepared_details {
+                            object_writer.write::<_, _, 1>(&prepared_details.tag());
                         }
                     });
                 }
@@ -496,6 +965,8 @@ mod root {
                     &self.max,
                     &self.scale,
                     &self.zero_point,
+                    &self.details,
+                    self.quantized_dimension,
                 )
             }
         }
@@ -590,6 +1061,55 @@ mod root {
         }
 
         impl<T0, T1, T2, T3> QuantizationParametersBuilder<(T0, T1, T2, T3)> {
+            /// Setter for the [`details` field](QuantizationParameters#structfield.details).
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn details<T4>(
+                self,
+                value: T4,
+            ) -> QuantizationParametersBuilder<(T0, T1, T2, T3, T4)>
+            where
+                T4: ::planus::WriteAsOptionalUnion<self::QuantizationDetails>,
+            {
+                let (v0, v1, v2, v3) = self.0;
+                QuantizationParametersBuilder((v0, v1, v2, v3, value))
+            }
+
+            /// Sets the [`details` field](QuantizationParameters#structfield.details) to null.
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn details_as_null(self) -> QuantizationParametersBuilder<(T0, T1, T2, T3, ())> {
+                self.details(())
+            }
+        }
+
+        impl<T0, T1, T2, T3, T4> QuantizationParametersBuilder<(T0, T1, T2, T3, T4)> {
+            /// Setter for the [`quantized_dimension` field](QuantizationParameters#structfield.quantized_dimension).
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn quantized_dimension<T5>(
+                self,
+                value: T5,
+            ) -> QuantizationParametersBuilder<(T0, T1, T2, T3, T4, T5)>
+            where
+                T5: ::planus::WriteAsDefault<i32, i32>,
+            {
+                let (v0, v1, v2, v3, v4) = self.0;
+                QuantizationParametersBuilder((v0, v1, v2, v3, v4, value))
+            }
+
+            /// Sets the [`quantized_dimension` field](QuantizationParameters#structfield.quantized_dimension) to the default value.
+            #[inline]
+            #[allow(clippy::type_complexity)]
+            pub fn quantized_dimension_as_default(
+                self,
+            ) -> QuantizationParametersBuilder<(T0, T1, T2, T3, T4, ::planus::DefaultValue)>
+            {
+                self.quantized_dimension(::planus::DefaultValue)
+            }
+        }
+
+        impl<T0, T1, T2, T3, T4, T5> QuantizationParametersBuilder<(T0, T1, T2, T3, T4, T5)> {
             /// Finish writing the builder to get an [Offset](::planus::Offset) to a serialized [QuantizationParameters].
             #[inline]
             pub fn finish(
@@ -608,8 +1128,10 @@ mod root {
             T1: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T2: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T3: ::planus::WriteAsOptional<::planus::Offset<[i64]>>,
+            T4: ::planus::WriteAsOptionalUnion<self::QuantizationDetails>,
+            T5: ::planus::WriteAsDefault<i32, i32>,
         > ::planus::WriteAs<::planus::Offset<QuantizationParameters>>
-            for QuantizationParametersBuilder<(T0, T1, T2, T3)>
+            for QuantizationParametersBuilder<(T0, T1, T2, T3, T4, T5)>
         {
             type Prepared = ::planus::Offset<QuantizationParameters>;
 
@@ -627,8 +1149,10 @@ mod root {
             T1: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T2: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T3: ::planus::WriteAsOptional<::planus::Offset<[i64]>>,
+            T4: ::planus::WriteAsOptionalUnion<self::QuantizationDetails>,
+            T5: ::planus::WriteAsDefault<i32, i32>,
         > ::planus::WriteAsOptional<::planus::Offset<QuantizationParameters>>
-            for QuantizationParametersBuilder<(T0, T1, T2, T3)>
+            for QuantizationParametersBuilder<(T0, T1, T2, T3, T4, T5)>
         {
             type Prepared = ::planus::Offset<QuantizationParameters>;
 
@@ -646,16 +1170,18 @@ mod root {
             T1: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T2: ::planus::WriteAsOptional<::planus::Offset<[f32]>>,
             T3: ::planus::WriteAsOptional<::planus::Offset<[i64]>>,
+            T4: ::planus::WriteAsOptionalUnion<self::QuantizationDetails>,
+            T5: ::planus::WriteAsDefault<i32, i32>,
         > ::planus::WriteAsOffset<QuantizationParameters>
-            for QuantizationParametersBuilder<(T0, T1, T2, T3)>
+            for QuantizationParametersBuilder<(T0, T1, T2, T3, T4, T5)>
         {
             #[inline]
             fn prepare(
                 &self,
                 builder: &mut ::planus::Builder,
             ) -> ::planus::Offset<QuantizationParameters> {
-                let (v0, v1, v2, v3) = &self.0;
-                QuantizationParameters::create(builder, v0, v1, v2, v3)
+                let (v0, v1, v2, v3, v4, v5) = &self.0;
+                QuantizationParameters::create(builder, v0, v1, v2, v3, v4, v5)
             }
         }
 
@@ -697,6 +1223,23 @@ mod root {
             ) -> ::planus::Result<::core::option::Option<::planus::Vector<'a, i64>>> {
                 self.0.access(3, "QuantizationParameters", "zero_point")
             }
+
+            /// Getter for the [`details` field](QuantizationParameters#structfield.details).
+            #[inline]
+            pub fn details(
+                &self,
+            ) -> ::planus::Result<::core::option::Option<self::QuantizationDetailsRef<'a>>>
+            {
+                self.0.access_union(4, "QuantizationParameters", "details")
+            }
+
+            /// Getter for the [`quantized_dimension` field](QuantizationParameters#structfield.quantized_dimension).
+            #[inline]
+            pub fn quantized_dimension(&self) -> ::planus::Result<i32> {
+                ::core::result::Result::Ok(
+                    self.0.access(6, "QuantizationParameters", "quantized_dimension")?.unwrap_or(0),
+                )
+            }
         }
 
         impl<'a> ::core::fmt::Debug for QuantizationParametersRef<'a> {
@@ -716,6 +1259,10 @@ mod root {
                 {
                     f.field("zero_point", &field_zero_point);
                 }
+                if let ::core::option::Option::Some(field_details) = self.details().transpose() {
+                    f.field("details", &field_details);
+                }
+                f.field("quantized_dimension", &self.quantized_dimension());
                 f.finish()
             }
         }
@@ -748,6 +1295,14 @@ mod root {
                     } else {
                         ::core::option::Option::None
                     },
+                    details: if let ::core::option::Option::Some(details) = value.details()? {
+                        ::core::option::Option::Some(::core::convert::TryInto::try_into(details)?)
+                    } else {
+                        ::core::option::Option::None
+                    },
+                    quantized_dimension: ::core::convert::TryInto::try_into(
+                        value.quantized_dimension()?,
+                    )?,
                 })
             }
         }
@@ -827,7 +1382,7 @@ mod root {
         /// The table `Tensor` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Tensor` in the file `host/schema/tflite.fbs:34`
+        /// * Table `Tensor` in the file `host/schema/tflite.fbs:48`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct Tensor {
             /// The field `shape` in the table `Tensor`
@@ -1395,7 +1950,7 @@ mod root {
         /// The table `Conv2DOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Conv2DOptions` in the file `host/schema/tflite.fbs:46`
+        /// * Table `Conv2DOptions` in the file `host/schema/tflite.fbs:60`
         #[derive(
             Clone,
             Debug,
@@ -1932,7 +2487,7 @@ mod root {
         /// The table `Pool2DOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Pool2DOptions` in the file `host/schema/tflite.fbs:55`
+        /// * Table `Pool2DOptions` in the file `host/schema/tflite.fbs:69`
         #[derive(
             Clone,
             Debug,
@@ -2459,7 +3014,7 @@ mod root {
         /// The table `FullyConnectedOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `FullyConnectedOptions` in the file `host/schema/tflite.fbs:64`
+        /// * Table `FullyConnectedOptions` in the file `host/schema/tflite.fbs:78`
         #[derive(
             Clone,
             Debug,
@@ -2868,7 +3423,7 @@ mod root {
         /// The table `SoftmaxOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SoftmaxOptions` in the file `host/schema/tflite.fbs:71`
+        /// * Table `SoftmaxOptions` in the file `host/schema/tflite.fbs:85`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct SoftmaxOptions {
             /// The field `beta` in the table `SoftmaxOptions`
@@ -3120,7 +3675,7 @@ mod root {
         /// The table `ReshapeOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ReshapeOptions` in the file `host/schema/tflite.fbs:75`
+        /// * Table `ReshapeOptions` in the file `host/schema/tflite.fbs:89`
         #[derive(
             Clone,
             Debug,
@@ -3390,7 +3945,7 @@ mod root {
         /// The table `DepthwiseConv2DOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `DepthwiseConv2DOptions` in the file `host/schema/tflite.fbs:85`
+        /// * Table `DepthwiseConv2DOptions` in the file `host/schema/tflite.fbs:99`
         #[derive(
             Clone,
             Debug,
@@ -3623,7 +4178,7 @@ mod root {
         /// The table `ConcatEmbeddingsOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ConcatEmbeddingsOptions` in the file `host/schema/tflite.fbs:86`
+        /// * Table `ConcatEmbeddingsOptions` in the file `host/schema/tflite.fbs:100`
         #[derive(
             Clone,
             Debug,
@@ -3860,7 +4415,7 @@ mod root {
         /// The table `LSHProjectionOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LSHProjectionOptions` in the file `host/schema/tflite.fbs:87`
+        /// * Table `LSHProjectionOptions` in the file `host/schema/tflite.fbs:101`
         #[derive(
             Clone,
             Debug,
@@ -4087,7 +4642,7 @@ mod root {
         /// The table `SVDFOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SVDFOptions` in the file `host/schema/tflite.fbs:88`
+        /// * Table `SVDFOptions` in the file `host/schema/tflite.fbs:102`
         #[derive(
             Clone,
             Debug,
@@ -4295,7 +4850,7 @@ mod root {
         /// The table `RNNOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `RNNOptions` in the file `host/schema/tflite.fbs:89`
+        /// * Table `RNNOptions` in the file `host/schema/tflite.fbs:103`
         #[derive(
             Clone,
             Debug,
@@ -4503,7 +5058,7 @@ mod root {
         /// The table `ConcatenationOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ConcatenationOptions` in the file `host/schema/tflite.fbs:90`
+        /// * Table `ConcatenationOptions` in the file `host/schema/tflite.fbs:104`
         #[derive(
             Clone,
             Debug,
@@ -4730,7 +5285,7 @@ mod root {
         /// The table `AddOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `AddOptions` in the file `host/schema/tflite.fbs:91`
+        /// * Table `AddOptions` in the file `host/schema/tflite.fbs:105`
         #[derive(
             Clone,
             Debug,
@@ -4938,7 +5493,7 @@ mod root {
         /// The table `L2NormOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `L2NormOptions` in the file `host/schema/tflite.fbs:92`
+        /// * Table `L2NormOptions` in the file `host/schema/tflite.fbs:106`
         #[derive(
             Clone,
             Debug,
@@ -5146,7 +5701,7 @@ mod root {
         /// The table `LocalResponseNormalizationOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LocalResponseNormalizationOptions` in the file `host/schema/tflite.fbs:93`
+        /// * Table `LocalResponseNormalizationOptions` in the file `host/schema/tflite.fbs:107`
         #[derive(
             Clone,
             Debug,
@@ -5395,7 +5950,7 @@ mod root {
         /// The table `LSTMOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LSTMOptions` in the file `host/schema/tflite.fbs:94`
+        /// * Table `LSTMOptions` in the file `host/schema/tflite.fbs:108`
         #[derive(
             Clone,
             Debug,
@@ -5603,7 +6158,7 @@ mod root {
         /// The table `ResizeBilinearOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ResizeBilinearOptions` in the file `host/schema/tflite.fbs:95`
+        /// * Table `ResizeBilinearOptions` in the file `host/schema/tflite.fbs:109`
         #[derive(
             Clone,
             Debug,
@@ -5834,7 +6389,7 @@ mod root {
         /// The table `CallOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `CallOptions` in the file `host/schema/tflite.fbs:96`
+        /// * Table `CallOptions` in the file `host/schema/tflite.fbs:110`
         #[derive(
             Clone,
             Debug,
@@ -6042,7 +6597,7 @@ mod root {
         /// The table `SkipGramOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SkipGramOptions` in the file `host/schema/tflite.fbs:97`
+        /// * Table `SkipGramOptions` in the file `host/schema/tflite.fbs:111`
         #[derive(
             Clone,
             Debug,
@@ -6265,7 +6820,7 @@ mod root {
         /// The table `SpaceToDepthOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SpaceToDepthOptions` in the file `host/schema/tflite.fbs:98`
+        /// * Table `SpaceToDepthOptions` in the file `host/schema/tflite.fbs:112`
         #[derive(
             Clone,
             Debug,
@@ -6492,7 +7047,7 @@ mod root {
         /// The table `EmbeddingLookupSparseOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `EmbeddingLookupSparseOptions` in the file `host/schema/tflite.fbs:99`
+        /// * Table `EmbeddingLookupSparseOptions` in the file `host/schema/tflite.fbs:113`
         #[derive(
             Clone,
             Debug,
@@ -6737,7 +7292,7 @@ mod root {
         /// The table `MulOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `MulOptions` in the file `host/schema/tflite.fbs:100`
+        /// * Table `MulOptions` in the file `host/schema/tflite.fbs:114`
         #[derive(
             Clone,
             Debug,
@@ -6945,7 +7500,7 @@ mod root {
         /// The table `PadOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `PadOptions` in the file `host/schema/tflite.fbs:101`
+        /// * Table `PadOptions` in the file `host/schema/tflite.fbs:115`
         #[derive(
             Clone,
             Debug,
@@ -7153,7 +7708,7 @@ mod root {
         /// The table `GatherOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `GatherOptions` in the file `host/schema/tflite.fbs:102`
+        /// * Table `GatherOptions` in the file `host/schema/tflite.fbs:116`
         #[derive(
             Clone,
             Debug,
@@ -7361,7 +7916,7 @@ mod root {
         /// The table `BatchToSpaceNDOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `BatchToSpaceNDOptions` in the file `host/schema/tflite.fbs:103`
+        /// * Table `BatchToSpaceNDOptions` in the file `host/schema/tflite.fbs:117`
         #[derive(
             Clone,
             Debug,
@@ -7592,7 +8147,7 @@ mod root {
         /// The table `SpaceToBatchNDOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SpaceToBatchNDOptions` in the file `host/schema/tflite.fbs:104`
+        /// * Table `SpaceToBatchNDOptions` in the file `host/schema/tflite.fbs:118`
         #[derive(
             Clone,
             Debug,
@@ -7823,7 +8378,7 @@ mod root {
         /// The table `TransposeOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `TransposeOptions` in the file `host/schema/tflite.fbs:105`
+        /// * Table `TransposeOptions` in the file `host/schema/tflite.fbs:119`
         #[derive(
             Clone,
             Debug,
@@ -8046,7 +8601,7 @@ mod root {
         /// The table `ReducerOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ReducerOptions` in the file `host/schema/tflite.fbs:106`
+        /// * Table `ReducerOptions` in the file `host/schema/tflite.fbs:120`
         #[derive(
             Clone,
             Debug,
@@ -8254,7 +8809,7 @@ mod root {
         /// The table `SubOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SubOptions` in the file `host/schema/tflite.fbs:107`
+        /// * Table `SubOptions` in the file `host/schema/tflite.fbs:121`
         #[derive(
             Clone,
             Debug,
@@ -8462,7 +9017,7 @@ mod root {
         /// The table `DivOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `DivOptions` in the file `host/schema/tflite.fbs:108`
+        /// * Table `DivOptions` in the file `host/schema/tflite.fbs:122`
         #[derive(
             Clone,
             Debug,
@@ -8670,7 +9225,7 @@ mod root {
         /// The table `SqueezeOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SqueezeOptions` in the file `host/schema/tflite.fbs:109`
+        /// * Table `SqueezeOptions` in the file `host/schema/tflite.fbs:123`
         #[derive(
             Clone,
             Debug,
@@ -8878,7 +9433,7 @@ mod root {
         /// The table `SequenceRNNOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SequenceRNNOptions` in the file `host/schema/tflite.fbs:110`
+        /// * Table `SequenceRNNOptions` in the file `host/schema/tflite.fbs:124`
         #[derive(
             Clone,
             Debug,
@@ -9103,7 +9658,7 @@ mod root {
         /// The table `StridedSliceOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `StridedSliceOptions` in the file `host/schema/tflite.fbs:111`
+        /// * Table `StridedSliceOptions` in the file `host/schema/tflite.fbs:125`
         #[derive(
             Clone,
             Debug,
@@ -9330,7 +9885,7 @@ mod root {
         /// The table `ExpOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ExpOptions` in the file `host/schema/tflite.fbs:112`
+        /// * Table `ExpOptions` in the file `host/schema/tflite.fbs:126`
         #[derive(
             Clone,
             Debug,
@@ -9538,7 +10093,7 @@ mod root {
         /// The table `TopKV2Options` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `TopKV2Options` in the file `host/schema/tflite.fbs:113`
+        /// * Table `TopKV2Options` in the file `host/schema/tflite.fbs:127`
         #[derive(
             Clone,
             Debug,
@@ -9746,7 +10301,7 @@ mod root {
         /// The table `SplitOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SplitOptions` in the file `host/schema/tflite.fbs:114`
+        /// * Table `SplitOptions` in the file `host/schema/tflite.fbs:128`
         #[derive(
             Clone,
             Debug,
@@ -9954,7 +10509,7 @@ mod root {
         /// The table `LogSoftmaxOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LogSoftmaxOptions` in the file `host/schema/tflite.fbs:115`
+        /// * Table `LogSoftmaxOptions` in the file `host/schema/tflite.fbs:129`
         #[derive(
             Clone,
             Debug,
@@ -10179,7 +10734,7 @@ mod root {
         /// The table `CastOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `CastOptions` in the file `host/schema/tflite.fbs:116`
+        /// * Table `CastOptions` in the file `host/schema/tflite.fbs:130`
         #[derive(
             Clone,
             Debug,
@@ -10387,7 +10942,7 @@ mod root {
         /// The table `DequantizeOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `DequantizeOptions` in the file `host/schema/tflite.fbs:117`
+        /// * Table `DequantizeOptions` in the file `host/schema/tflite.fbs:131`
         #[derive(
             Clone,
             Debug,
@@ -10612,7 +11167,7 @@ mod root {
         /// The table `MaximumMinimumOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `MaximumMinimumOptions` in the file `host/schema/tflite.fbs:118`
+        /// * Table `MaximumMinimumOptions` in the file `host/schema/tflite.fbs:132`
         #[derive(
             Clone,
             Debug,
@@ -10843,7 +11398,7 @@ mod root {
         /// The table `ArgMaxOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ArgMaxOptions` in the file `host/schema/tflite.fbs:119`
+        /// * Table `ArgMaxOptions` in the file `host/schema/tflite.fbs:133`
         #[derive(
             Clone,
             Debug,
@@ -11051,7 +11606,7 @@ mod root {
         /// The table `LessOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LessOptions` in the file `host/schema/tflite.fbs:120`
+        /// * Table `LessOptions` in the file `host/schema/tflite.fbs:134`
         #[derive(
             Clone,
             Debug,
@@ -11259,7 +11814,7 @@ mod root {
         /// The table `NegOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `NegOptions` in the file `host/schema/tflite.fbs:121`
+        /// * Table `NegOptions` in the file `host/schema/tflite.fbs:135`
         #[derive(
             Clone,
             Debug,
@@ -11467,7 +12022,7 @@ mod root {
         /// The table `PadV2Options` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `PadV2Options` in the file `host/schema/tflite.fbs:122`
+        /// * Table `PadV2Options` in the file `host/schema/tflite.fbs:136`
         #[derive(
             Clone,
             Debug,
@@ -11675,7 +12230,7 @@ mod root {
         /// The table `GreaterOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `GreaterOptions` in the file `host/schema/tflite.fbs:123`
+        /// * Table `GreaterOptions` in the file `host/schema/tflite.fbs:137`
         #[derive(
             Clone,
             Debug,
@@ -11883,7 +12438,7 @@ mod root {
         /// The table `GreaterEqualOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `GreaterEqualOptions` in the file `host/schema/tflite.fbs:124`
+        /// * Table `GreaterEqualOptions` in the file `host/schema/tflite.fbs:138`
         #[derive(
             Clone,
             Debug,
@@ -12110,7 +12665,7 @@ mod root {
         /// The table `LessEqualOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `LessEqualOptions` in the file `host/schema/tflite.fbs:125`
+        /// * Table `LessEqualOptions` in the file `host/schema/tflite.fbs:139`
         #[derive(
             Clone,
             Debug,
@@ -12333,7 +12888,7 @@ mod root {
         /// The table `SelectOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SelectOptions` in the file `host/schema/tflite.fbs:126`
+        /// * Table `SelectOptions` in the file `host/schema/tflite.fbs:140`
         #[derive(
             Clone,
             Debug,
@@ -12541,7 +13096,7 @@ mod root {
         /// The table `SliceOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SliceOptions` in the file `host/schema/tflite.fbs:127`
+        /// * Table `SliceOptions` in the file `host/schema/tflite.fbs:141`
         #[derive(
             Clone,
             Debug,
@@ -12749,7 +13304,7 @@ mod root {
         /// The table `TransposeConvOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `TransposeConvOptions` in the file `host/schema/tflite.fbs:128`
+        /// * Table `TransposeConvOptions` in the file `host/schema/tflite.fbs:142`
         #[derive(
             Clone,
             Debug,
@@ -12976,7 +13531,7 @@ mod root {
         /// The table `SparseToDenseOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SparseToDenseOptions` in the file `host/schema/tflite.fbs:129`
+        /// * Table `SparseToDenseOptions` in the file `host/schema/tflite.fbs:143`
         #[derive(
             Clone,
             Debug,
@@ -13203,7 +13758,7 @@ mod root {
         /// The table `TileOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `TileOptions` in the file `host/schema/tflite.fbs:130`
+        /// * Table `TileOptions` in the file `host/schema/tflite.fbs:144`
         #[derive(
             Clone,
             Debug,
@@ -13411,7 +13966,7 @@ mod root {
         /// The table `ExpandDimsOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ExpandDimsOptions` in the file `host/schema/tflite.fbs:131`
+        /// * Table `ExpandDimsOptions` in the file `host/schema/tflite.fbs:145`
         #[derive(
             Clone,
             Debug,
@@ -13636,7 +14191,7 @@ mod root {
         /// The table `EqualOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `EqualOptions` in the file `host/schema/tflite.fbs:132`
+        /// * Table `EqualOptions` in the file `host/schema/tflite.fbs:146`
         #[derive(
             Clone,
             Debug,
@@ -13844,7 +14399,7 @@ mod root {
         /// The table `NotEqualOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `NotEqualOptions` in the file `host/schema/tflite.fbs:133`
+        /// * Table `NotEqualOptions` in the file `host/schema/tflite.fbs:147`
         #[derive(
             Clone,
             Debug,
@@ -14067,7 +14622,7 @@ mod root {
         /// The table `ShapeOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ShapeOptions` in the file `host/schema/tflite.fbs:134`
+        /// * Table `ShapeOptions` in the file `host/schema/tflite.fbs:148`
         #[derive(
             Clone,
             Debug,
@@ -14275,7 +14830,7 @@ mod root {
         /// The table `PowOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `PowOptions` in the file `host/schema/tflite.fbs:135`
+        /// * Table `PowOptions` in the file `host/schema/tflite.fbs:149`
         #[derive(
             Clone,
             Debug,
@@ -14483,7 +15038,7 @@ mod root {
         /// The table `ArgMinOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `ArgMinOptions` in the file `host/schema/tflite.fbs:136`
+        /// * Table `ArgMinOptions` in the file `host/schema/tflite.fbs:150`
         #[derive(
             Clone,
             Debug,
@@ -14691,7 +15246,7 @@ mod root {
         /// The table `FakeQuantOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `FakeQuantOptions` in the file `host/schema/tflite.fbs:137`
+        /// * Table `FakeQuantOptions` in the file `host/schema/tflite.fbs:151`
         #[derive(
             Clone,
             Debug,
@@ -14914,7 +15469,7 @@ mod root {
         /// The table `PackOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `PackOptions` in the file `host/schema/tflite.fbs:138`
+        /// * Table `PackOptions` in the file `host/schema/tflite.fbs:152`
         #[derive(
             Clone,
             Debug,
@@ -15122,7 +15677,7 @@ mod root {
         /// The union `BuiltinOptions` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Union `BuiltinOptions` in the file `host/schema/tflite.fbs:140`
+        /// * Union `BuiltinOptions` in the file `host/schema/tflite.fbs:154`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub enum BuiltinOptions {
             /// The variant of type `Conv2DOptions` in the union `BuiltinOptions`
@@ -18859,7 +19414,7 @@ mod root {
         /// The table `OperatorCode` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `OperatorCode` in the file `host/schema/tflite.fbs:202`
+        /// * Table `OperatorCode` in the file `host/schema/tflite.fbs:216`
         #[derive(
             Clone,
             Debug,
@@ -19286,7 +19841,7 @@ mod root {
         /// The table `Operator` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Operator` in the file `host/schema/tflite.fbs:210`
+        /// * Table `Operator` in the file `host/schema/tflite.fbs:224`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct Operator {
             /// The field `opcode_index` in the table `Operator`
@@ -19713,7 +20268,7 @@ mod root {
         /// The table `SubGraph` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `SubGraph` in the file `host/schema/tflite.fbs:217`
+        /// * Table `SubGraph` in the file `host/schema/tflite.fbs:231`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct SubGraph {
             /// The field `tensors` in the table `SubGraph`
@@ -20189,7 +20744,7 @@ mod root {
         /// The table `Buffer` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Buffer` in the file `host/schema/tflite.fbs:225`
+        /// * Table `Buffer` in the file `host/schema/tflite.fbs:239`
         #[derive(
             Clone,
             Debug,
@@ -20531,7 +21086,7 @@ mod root {
         /// The table `Model` in the namespace `tflite`
         ///
         /// Generated from these locations:
-        /// * Table `Model` in the file `host/schema/tflite.fbs:232`
+        /// * Table `Model` in the file `host/schema/tflite.fbs:246`
         #[derive(Clone, Debug, PartialEq, PartialOrd, ::serde::Serialize, ::serde::Deserialize)]
         pub struct Model {
             /// The field `version` in the table `Model`
