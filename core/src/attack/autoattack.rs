@@ -200,8 +200,10 @@ impl<N: Norm> AutoAttack<N> {
             return Ok(out);
         }
         let salt = salt.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        for (k, &stage) in stages.iter().enumerate() {
-            let stage_salt = salt ^ ((k as u64 + 1) << 56);
+        for &stage in stages {
+            // Salted by the stage itself, not its place: one stage run alone draws what it
+            // draws in the whole ensemble.
+            let stage_salt = salt ^ ((stage as u64 + 1) << 56);
             let found = match stage {
                 Stage::ApgdCe => {
                     let report = self.apgd(ApgdLoss::CrossEntropy, stage_salt).run(
