@@ -9,6 +9,12 @@
 //! networks). Where there is AVX both fuse each step with the next forward pass (the
 //! network through its dense first layer, `core/src/network/step.rs`), so the ratio of the
 //! two is the price of runtime shapes.
+//!
+//! `apgd_ce_100/64` and `square_1000/64` are AutoAttack's attacks with every step spent:
+//! APGD on the cross-entropy (100 forward-plus-gradient passes from a random start, with
+//! its momentum, projections and best-point copies) and Square Attack (1,000 queries, one
+//! forward pass each, plus its window bookkeeping), untargeted at ε = 0.1. Neither asserts
+//! success: the work is fixed, whatever the image does.
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use nudge_benches::{
@@ -16,7 +22,8 @@ use nudge_benches::{
 };
 use nudge_core::attack::AttackScratch;
 use nudge_core::{
-    Attack, Classifier, EarlyStop, Fgsm, Goal, GradientAscent, LayerSpec, Network, PgdLinf, Shape,
+    Apgd, ApgdLoss, Attack, Classifier, EarlyStop, Fgsm, Goal, GradientAscent, LayerSpec, Network,
+    PgdLinf, Shape, Square, attack::Linf,
 };
 use std::hint::black_box;
 
@@ -71,6 +78,30 @@ fn attack(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("pgd40", H), |b| {
         b.iter(|| {
             pgd.run(&model, black_box(&x), goal, &mut adversarial, &mut scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+
+    let untargeted = Goal::untargeted(true_class);
+    let mut aa_scratch = AttackScratch::<_, Vec<f32>>::with_vectors(&model, 5);
+    let apgd = Apgd {
+        early_stop: EarlyStop::Never,
+        ..Apgd::<Linf>::new(0.1, 100, ApgdLoss::CrossEntropy, 0)
+    };
+    group.throughput(Throughput::Elements(flops(101)));
+    group.bench_function(BenchmarkId::new("apgd_ce_100", H), |b| {
+        b.iter(|| {
+            apgd.run(&model, black_box(&x), untargeted, &mut adversarial, &mut aa_scratch, &mut ())
+                .expect("valid attack")
+        });
+    });
+    let square =
+        Square { early_stop: EarlyStop::Never, ..Square::new(0.1, 1000, Shape::new(1, 28, 28), 0) };
+    group.throughput(Throughput::Elements(1002 * forward_flops(H)));
+    group.bench_function(BenchmarkId::new("square_1000", H), |b| {
+        b.iter(|| {
+            square
+                .run(&model, black_box(&x), untargeted, &mut adversarial, &mut aa_scratch)
                 .expect("valid attack")
         });
     });
