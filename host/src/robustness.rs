@@ -24,12 +24,12 @@ use crate::model::Net;
 use crate::report::Progress;
 
 /// The norm of the budget ε.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Norm {
-    /// `‖x' − x‖∞ ≤ ε`.
+    /// ‖x' − x‖∞ ≤ ε.
     Linf,
-    /// `‖x' − x‖₂ ≤ ε`.
+    /// ‖x' − x‖₂ ≤ ε.
     L2,
 }
 
@@ -43,19 +43,19 @@ impl Norm {
     }
 }
 
-/// What to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// What to run (also the values of `nudge robustness --attack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum AttackChoice {
-    /// The standard ensemble: APGD-CE, APGD-T, Square (L∞) in turn.
+    /// APGD-CE, APGD-T, Square (L∞) on the images still robust, in turn.
     Autoattack,
-    /// APGD on the cross-entropy alone.
+    /// APGD on the cross-entropy.
     ApgdCe,
-    /// APGD on the targeted DLR loss alone.
+    /// APGD on the targeted DLR loss, toward the top other classes.
     ApgdT,
-    /// Square Attack alone (L∞).
+    /// Square Attack (score-based, L∞).
     Square,
-    /// PGD-k untargeted on the cross-entropy (the baseline AutoAttack replaces).
+    /// PGD untargeted on the cross-entropy (the baseline AutoAttack replaces).
     Pgd,
     /// FGSM (L∞).
     Fgsm,
@@ -397,26 +397,10 @@ fn attack_one(
     let (broken, final_class, gradients, forward_passes) = match pass {
         Pass::Kernel(stage) => {
             let stages = [stage];
-            let salt = index as u64;
+            let (salt, adv, s) = (index as u64, &mut adversarial, scratch);
             let r = match cfg.norm {
-                Norm::Linf => cfg.ensemble(shape, Linf).run(
-                    model,
-                    x,
-                    label,
-                    &stages,
-                    salt,
-                    &mut adversarial,
-                    scratch,
-                ),
-                Norm::L2 => cfg.ensemble(shape, L2).run(
-                    model,
-                    x,
-                    label,
-                    &stages,
-                    salt,
-                    &mut adversarial,
-                    scratch,
-                ),
+                Norm::Linf => cfg.ensemble(shape, Linf).run(model, x, label, &stages, salt, adv, s),
+                Norm::L2 => cfg.ensemble(shape, L2).run(model, x, label, &stages, salt, adv, s),
             }?;
             (
                 r.broken_by.is_some(),

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use nudge_host::model::ModelFile;
 use nudge_host::robustness::{self, AttackChoice, Config, Evaluation, Norm};
 use nudge_host::{fsutil, npy};
@@ -19,12 +19,12 @@ pub struct RobustnessArgs {
     #[arg(long, default_value_t = 0.1)]
     eps: f32,
     /// The norm of the budget.
-    #[arg(long, value_enum, default_value_t = NormArg::Linf)]
-    norm: NormArg,
+    #[arg(long, value_enum, default_value_t = Norm::Linf)]
+    norm: Norm,
     /// The attack: AutoAttack's standard ensemble (APGD-CE, APGD-T, Square; Square is
     /// L∞ only), one of its attacks, or a baseline.
-    #[arg(long, value_enum, default_value_t = AttackArg::Autoattack)]
-    attack: AttackArg,
+    #[arg(long, value_enum, default_value_t = AttackChoice::Autoattack)]
+    attack: AttackChoice,
     /// Test images to evaluate (the first ones; default: all).
     #[arg(long, value_name = "N")]
     images: Option<usize>,
@@ -56,30 +56,6 @@ pub struct RobustnessArgs {
     force: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum NormArg {
-    /// ‖x' − x‖∞ ≤ ε.
-    Linf,
-    /// ‖x' − x‖₂ ≤ ε.
-    L2,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum AttackArg {
-    /// APGD-CE, APGD-T, Square (L∞) on the images still robust, in turn.
-    Autoattack,
-    /// APGD on the cross-entropy.
-    ApgdCe,
-    /// APGD on the targeted DLR loss, 9 targets.
-    ApgdT,
-    /// Square Attack (score-based, L∞).
-    Square,
-    /// PGD untargeted (the baseline).
-    Pgd,
-    /// FGSM (L∞).
-    Fgsm,
-}
-
 /// The three files of `--save-adversarial FILE.npy`: images, labels, indices.
 fn saved_files(path: &Path) -> [PathBuf; 3] {
     let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -90,18 +66,8 @@ fn saved_files(path: &Path) -> [PathBuf; 3] {
 pub fn run(a: &RobustnessArgs) -> anyhow::Result<()> {
     let cfg = Config {
         epsilon: a.eps,
-        norm: match a.norm {
-            NormArg::Linf => Norm::Linf,
-            NormArg::L2 => Norm::L2,
-        },
-        attack: match a.attack {
-            AttackArg::Autoattack => AttackChoice::Autoattack,
-            AttackArg::ApgdCe => AttackChoice::ApgdCe,
-            AttackArg::ApgdT => AttackChoice::ApgdT,
-            AttackArg::Square => AttackChoice::Square,
-            AttackArg::Pgd => AttackChoice::Pgd,
-            AttackArg::Fgsm => AttackChoice::Fgsm,
-        },
+        norm: a.norm,
+        attack: a.attack,
         iterations: a.iters,
         target_classes: a.targets,
         queries: a.queries,
