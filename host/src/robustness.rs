@@ -18,9 +18,9 @@ use nudge_core::{Attack, AutoAttack, Classifier, EarlyStop, Fgsm, Goal, PgdL2, P
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::MAX_CLASSES;
 use crate::data::Split;
 use crate::error::{Error, Result};
-use crate::model::Net;
 use crate::report::Progress;
 
 /// The norm of the budget ε.
@@ -272,17 +272,75 @@ struct Attempt {
     forward_passes: u64,
 }
 
-/// Runs the evaluation on the first `images` of `data` (all if larger). `progress` gets a
-/// stage per pass.
-pub fn evaluate(
-    model: &Net<'_>,
+/// How many of a first model's adversarial examples also fool a second model (for an int8
+/// network: its float twin's examples, scored on the int8 network).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Transfer {
+    /// Adversarial examples of the first model (images it classified correctly and an
+    /// attack broke).
+    pub examples: usize,
+    /// Of which the second model misclassifies too.
+    pub fooled: usize,
+    /// `fooled / examples` (0 without examples).
+    pub rate: f64,
+}
+
+/// Scores the adversarial examples of `source` (an evaluation on the same first images of
+/// `data`) on `model`.
+pub fn transfer<M>(model: &M, data: &Split, source: &Evaluation) -> Result<Transfer>
+where
+    M: Classifier<MAX_CLASSES>,
+{
+    let len = data.input_len();
+    let mut ws = model.workspace();
+    let (mut examples, mut fooled) = (0, 0);
+    for (i, o) in source.outcomes.iter().enumerate() {
+        if !(o.clean_correct && o.broken_by.is_some()) {
+            continue;
+        }
+        examples += 1;
+        let adv = source.adversarial.get(i * len..(i + 1) * len).unwrap_or(&[]);
+        let p = model.predict(adv, &mut ws).map_err(|e| Error::kernel("transfer", e))?;
+        fooled += usize::from(Some(&p.class) != data.labels.get(i));
+    }
+    let rate = if examples == 0 { 0.0 } else { fooled as f64 / examples as f64 };
+    Ok(Transfer { examples, fooled, rate })
+}
+
+/// Fails, naming `--data`, unless `model` takes `data`'s inputs and has a class for every
+/// label.
+fn check_sizes<M: Classifier<MAX_CLASSES>>(model: &M, data: &Split) -> Result<()> {
+    if model.input_len() != data.input_len() {
+        let (found, takes) = (data.input_len(), model.input_len());
+        let problem = format!("inputs of {found} values, but the model takes {takes}");
+        return Err(Error::argument("--data", problem));
+    }
+    if data.classes() > model.classes() {
+        let problem = format!(
+            "labels up to {}, but the model has {} classes",
+            data.classes() - 1,
+            model.classes()
+        );
+        return Err(Error::argument("--data", problem));
+    }
+    Ok(())
+}
+
+/// Runs the evaluation of `model` (any classifier: a float network, or an int8 network
+/// with its twin's gradients) on the first `images` of `data` (all if larger). `progress`
+/// gets a stage per pass.
+pub fn evaluate<M>(
+    model: &M,
     data: &Split,
     images: usize,
     cfg: &Config,
     progress: &dyn Progress,
-) -> Result<Evaluation> {
+) -> Result<Evaluation>
+where
+    M: Classifier<MAX_CLASSES> + Sync,
+{
     cfg.validate()?;
-    crate::model::check_data(model, data, "--data")?;
+    check_sizes(model, data)?;
     let t = Instant::now();
     let n = images.min(data.len());
     if n == 0 {
@@ -290,7 +348,21 @@ pub fn evaluate(
     }
     let (data, _) = data.split_at(n);
     let len = data.input_len();
-    let predictions = crate::model::predict_all(model, &data)?;
+    let predictions: Vec<usize> = data
+        .inputs
+        .par_chunks(len.max(1) * 64)
+        .map_init(
+            || model.workspace(),
+            |ws, chunk| {
+                chunk
+                    .chunks_exact(len.max(1))
+                    .map(|x| model.predict(x, ws).map(|p| p.class))
+                    .collect::<std::result::Result<Vec<usize>, _>>()
+            },
+        )
+        .collect::<std::result::Result<Vec<Vec<usize>>, _>>()
+        .map_err(|e| Error::kernel("prediction", e))?
+        .concat();
     let mut outcomes: Vec<ImageOutcome> = predictions
         .iter()
         .zip(&data.labels)
@@ -378,18 +450,15 @@ pub fn evaluate(
 
 /// One pass on one image (known to be classified correctly) of class `label`.
 #[allow(clippy::too_many_arguments)]
-fn attack_one(
-    model: &Net<'_>,
+fn attack_one<M: Classifier<MAX_CLASSES>>(
+    model: &M,
     x: &[f32],
     label: usize,
     index: usize,
     pass: Pass,
     shape: nudge_core::Shape,
     cfg: &Config,
-    scratch: &mut AttackScratch<
-        <Net<'_> as Classifier<{ crate::MAX_CLASSES }>>::Workspace,
-        Vec<f32>,
-    >,
+    scratch: &mut AttackScratch<M::Workspace, Vec<f32>>,
 ) -> std::result::Result<Attempt, nudge_core::Error> {
     let mut adversarial = vec![0.0; x.len()];
     let eps = cfg.epsilon;

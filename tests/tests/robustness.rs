@@ -283,3 +283,87 @@ fn bad_settings_fail_with_one_line() {
         &["no-such.safetensors"],
     );
 }
+
+/// The class of the first largest int8 logit (numpy's argmax, as TFLite users score).
+fn int8_class(net: &nudge_core::quant::QuantNetwork<'_>, x: &[f32]) -> usize {
+    let mut arena = vec![0i8; net.arena_len()];
+    let logits = net.forward_f32(x, &mut arena).unwrap();
+    (0..logits.len()).fold(0, |best, i| if logits[i] > logits[best] { i } else { best })
+}
+
+#[test]
+fn an_int8_model_is_attacked_through_its_twin_and_judged_on_int8() {
+    use nudge_core::Classifier;
+    use nudge_core::quant::QuantClassifier;
+    let Some(dir) = require_data() else { return };
+    let split = test_split(&dir);
+    let path = nudge_tests::fixture("int8-mlp.tflite");
+    let model = nudge_host::tflite::int8::read(&std::fs::read(&path).unwrap(), &path).unwrap();
+    let net = model.network().unwrap();
+    let twin_model = model.twin().unwrap();
+    let twin = twin_model.classifier("twin").unwrap();
+    let judged =
+        QuantClassifier::<_, Vec<i8>, { nudge_host::MAX_CLASSES }>::new(net.clone(), twin.clone())
+            .unwrap();
+
+    // Predictions are the int8 network's; gradients are the twin's, bit for bit.
+    let x = split.input(0).unwrap();
+    let mut ws = judged.workspace();
+    assert_eq!(judged.predict(x, &mut ws).unwrap().class, int8_class(&net, x));
+    let objective = nudge_core::Objective::Untargeted { true_class: split.labels[0] };
+    let (mut g_judged, mut g_twin) = (vec![0.0; 784], vec![0.0; 784]);
+    let e = judged.input_gradient(x, objective, &mut ws, &mut g_judged).unwrap();
+    twin.input_gradient(x, objective, &mut twin.workspace(), &mut g_twin).unwrap();
+    assert_eq!(g_judged, g_twin);
+    assert_eq!(e.prediction, judged.predict(x, &mut ws).unwrap());
+
+    // Every example AutoAttack reports on the int8 network fools the int8 network.
+    let cfg = Config { queries: 300, ..Config::default() };
+    let e = robustness::evaluate(&judged, &split, 80, &cfg, &Silent).unwrap();
+    let mut robust = 0;
+    for (i, o) in e.outcomes.iter().enumerate() {
+        let (x, adv) = (split.input(i).unwrap(), &e.adversarial[i * 784..(i + 1) * 784]);
+        let linf = x.iter().zip(adv).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+        assert!(linf <= 0.1 + BALL_SLACK && adv.iter().all(|v| (0.0..=1.0).contains(v)));
+        let class = int8_class(&net, adv);
+        if o.broken_by.is_some() {
+            assert_ne!(class, split.labels[i], "image {i}: int8 does not see it broken");
+        }
+        robust += usize::from(class == split.labels[i]);
+    }
+    assert_eq!(robust, e.robust);
+    assert!(
+        e.robust < e.clean_correct / 2,
+        "ε = 0.1 breaks most: {} of {}",
+        e.robust,
+        e.clean_correct
+    );
+}
+
+#[test]
+fn cli_reports_int8_twin_and_transfer() {
+    let Some(_) = require_data() else { return };
+    let path = nudge_tests::fixture("int8-mlp.tflite");
+    let args = [
+        "robustness",
+        "--model",
+        path.to_str().unwrap(),
+        "--images",
+        "40",
+        "--queries",
+        "200",
+        "--json",
+    ];
+    let j = json(&nudge(&args));
+    assert_eq!(j["arithmetic"], "tflm");
+    for side in ["int8", "twin"] {
+        assert_eq!(j[side]["images"], 40, "{side}");
+        assert_eq!(j[side]["passes"].as_array().unwrap().len(), 3, "{side}");
+    }
+    let (examples, fooled) =
+        (j["transfer"]["examples"].as_u64().unwrap(), j["transfer"]["fooled"].as_u64().unwrap());
+    let twin_broken: u64 =
+        j["twin"]["passes"].as_array().unwrap().iter().map(|p| p["broken"].as_u64().unwrap()).sum();
+    assert_eq!(examples, twin_broken, "every adversarial example of the twin is scored");
+    assert!(fooled <= examples && fooled > 0, "{fooled} of {examples}");
+}

@@ -14,9 +14,12 @@
 //!   flatten, fused NONE/RELU/RELU6/RELU_N1_TO_1 — validated once, weights viewed in place,
 //!   one caller-owned int8 arena;
 //! * its float twin (`twin` methods): the same layers with dequantized weights, a float
-//!   [`Network`](crate::Network) for gradients.
+//!   [`Network`](crate::Network) for gradients;
+//! * [`QuantClassifier`]: the int8 network as a [`Classifier`](crate::Classifier) whose
+//!   gradients come from the twin (BPDA), so every attack runs on what ships.
 
 pub mod affine;
+pub mod classifier;
 mod conv;
 mod dense;
 pub mod fixed_point;
@@ -27,6 +30,7 @@ mod pool;
 mod twin;
 
 pub use affine::{Quantization, dequantize, quantize};
+pub use classifier::{Int8Storage, QuantClassifier, QuantWorkspace};
 pub use fixed_point::{
     Rounding, multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single,
     rounding_divide_by_pot, saturating_rounding_doubling_high_mul,

@@ -3,10 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
+use nudge_core::quant::{Arithmetic, QuantClassifier};
 use nudge_host::model::ModelFile;
 use nudge_host::robustness::{self, AttackChoice, Config, Evaluation, Norm};
-use nudge_host::{fsutil, npy};
+use nudge_host::tflite::int8;
+use nudge_host::{MAX_CLASSES, fsutil, npy};
 
+use super::eval::Int8Arithmetic;
 use super::{DataOpts, ModelOpts};
 
 #[derive(Debug, Args)]
@@ -54,6 +57,10 @@ pub struct RobustnessArgs {
     /// Overwrite the files of --save-adversarial.
     #[arg(long)]
     force: bool,
+    /// For a full-integer int8 TFLite model: whose integer arithmetic the int8 network
+    /// reproduces (TensorFlow Lite Micro's, the device's; or LiteRT's reference kernels).
+    #[arg(long, value_enum, default_value = "tflm")]
+    int8_arithmetic: Int8Arithmetic,
 }
 
 /// The three files of `--save-adversarial FILE.npy`: images, labels, indices.
@@ -84,6 +91,10 @@ pub fn run(a: &RobustnessArgs) -> anyhow::Result<()> {
         fsutil::check_writable(path, a.force)?;
     }
     let path = a.model.path();
+    let bytes = fsutil::read(&path)?;
+    if int8::is_int8(&bytes) {
+        return run_int8(a, &cfg, &path, &bytes, outputs.as_ref());
+    }
     let file = ModelFile::load(&path)?;
     let model = file.classifier(&path)?;
     let examples = a.data.test()?;
@@ -108,9 +119,79 @@ pub fn run(a: &RobustnessArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(e: &Evaluation, model: &Path, arch: &str, data: &str) {
+/// `nudge robustness` on a full-integer int8 TFLite model: the int8 network (what ships)
+/// attacked with its float twin's gradients, the twin on its own, and how many of the
+/// twin's adversarial examples fool the int8 network.
+fn run_int8(
+    a: &RobustnessArgs,
+    cfg: &Config,
+    path: &Path,
+    bytes: &[u8],
+    outputs: Option<&[PathBuf; 3]>,
+) -> anyhow::Result<()> {
+    let model = int8::read(bytes, path)?;
+    let arithmetic = match a.int8_arithmetic {
+        Int8Arithmetic::Tflm => Arithmetic::Tflm,
+        Int8Arithmetic::Litert => Arithmetic::LiteRt,
+    };
+    let net = model.network()?.with_arithmetic(arithmetic);
+    let twin_model = model.twin()?;
+    let twin = twin_model.classifier(&path.display().to_string())?;
+    let examples = a.data.test()?;
+    nudge_host::model::check_data(&twin, &examples.split, &examples.source)?;
+    let judged = QuantClassifier::<_, Vec<i8>, MAX_CLASSES>::new(net, twin.clone())
+        .map_err(|e| nudge_host::Error::kernel("int8 model and twin", e))?;
+    let images = a.images.unwrap_or(usize::MAX);
+    let bars = nudge_host::report::Bars::default();
+    let int8_eval = robustness::evaluate(&judged, &examples.split, images, cfg, &bars)?;
+    let twin_eval = robustness::evaluate(&twin, &examples.split, images, cfg, &bars)?;
+    let transfer = robustness::transfer(&judged, &examples.split, &twin_eval)?;
+    if let Some(paths) = outputs {
+        save(&int8_eval, &examples.split, paths, a.force)?;
+    }
+    let arch = int8::format_layers(&model.layers);
+    let arithmetic_name = format!("{:?}", a.int8_arithmetic).to_lowercase();
+    if a.json {
+        let j = serde_json::json!({
+            "model": path.display().to_string(),
+            "data": examples.source,
+            "arch": arch,
+            "arithmetic": arithmetic_name,
+            "int8": int8_eval,
+            "twin": twin_eval,
+            "transfer": transfer,
+        });
+        println!("{j:#}");
+        return Ok(());
+    }
+    println!(
+        "model {} (int8: {arch}; {arithmetic_name} arithmetic), data {}",
+        path.display(),
+        examples.source
+    );
+    print_settings(&int8_eval);
+    println!(
+        "int8 network (what ships), attacked with its float twin's gradients, measured on int8:"
+    );
+    print_results(&int8_eval);
+    println!("float twin (the same layers with dequantized weights, float arithmetic):");
+    print_results(&twin_eval);
+    println!(
+        "transfer: {} of the twin's {} adversarial examples ({:.1}%) also fool the int8 network",
+        transfer.fooled,
+        transfer.examples,
+        100.0 * transfer.rate
+    );
+    if let Some(paths) = outputs {
+        let [images, labels, indices] = paths;
+        let (images, labels, indices) = (images.display(), labels.display(), indices.display());
+        println!("wrote {images}, {labels} and {indices} (the int8 network's)");
+    }
+    Ok(())
+}
+
+fn print_settings(e: &Evaluation) {
     let c = &e.config;
-    println!("model {} ({arch}), data {data}", model.display());
     println!(
         "{} at ε = {} ({}), {} images, {} threads",
         c.attack.name(),
@@ -119,6 +200,15 @@ fn print_summary(e: &Evaluation, model: &Path, arch: &str, data: &str) {
         e.images,
         e.threads
     );
+}
+
+fn print_summary(e: &Evaluation, model: &Path, arch: &str, data: &str) {
+    println!("model {} ({arch}), data {data}", model.display());
+    print_settings(e);
+    print_results(e);
+}
+
+fn print_results(e: &Evaluation) {
     println!(
         "clean accuracy {:.2}% ({} of {})",
         100.0 * e.clean_accuracy,

@@ -75,6 +75,17 @@ impl Int8Model {
         QuantNetwork::new(self.input, self.input_quantization, &self.layers, params)
     }
 
+    /// The float twin ([`QuantNetwork::twin_layers`]): the same layers with dequantized
+    /// weights, as a float model, for gradients.
+    pub fn twin(&self) -> Result<crate::model::Model> {
+        let kernel = |e| Error::kernel("the int8 model's float twin", e);
+        let net = self.network().map_err(kernel)?;
+        let layers = net.twin_layers().map_err(kernel)?;
+        let mut params = vec![0.0; net.twin_param_count()];
+        net.twin_params(&mut params).map_err(kernel)?;
+        crate::model::Model::new(self.input, layers.to_vec(), params)
+    }
+
     /// The model as a blob in nudge's int8 network format
     /// ([`nudge_core::quant::format`]), which [`QuantNetwork::from_bytes`] views in place.
     pub fn to_bytes(&self) -> std::result::Result<Vec<u8>, nudge_core::Error> {
@@ -176,6 +187,7 @@ pub fn predict_all(
 }
 
 /// The index of the first largest value.
+#[cfg(feature = "cli")]
 fn first_argmax(v: &[i8]) -> usize {
     let mut best = 0;
     for (k, &x) in v.iter().enumerate() {
