@@ -480,18 +480,22 @@ fn attack_one<M: Classifier<MAX_CLASSES>>(
         }
         Pass::Pgd => {
             let k = cfg.pgd_iterations;
-            let alpha = 2.5 * eps / k as f32;
+            // Madry's step; at ε = 0 a zero step would be refused, and no step leaves a
+            // zero ball anyway.
+            let alpha = (2.5 * eps / k as f32).max(f32::MIN_POSITIVE);
             let r = match cfg.norm {
-                Norm::Linf => PgdLinf {
-                    early_stop: EarlyStop::OnSuccess,
-                    ..PgdLinf::new(eps, alpha.max(f32::MIN_POSITIVE), k)
+                Norm::Linf => {
+                    PgdLinf { early_stop: EarlyStop::OnSuccess, ..PgdLinf::new(eps, alpha, k) }.run(
+                        model,
+                        x,
+                        goal,
+                        &mut adversarial,
+                        scratch,
+                        &mut (),
+                    )
                 }
-                .run(model, x, goal, &mut adversarial, scratch, &mut ()),
-                Norm::L2 => PgdL2 {
-                    early_stop: EarlyStop::OnSuccess,
-                    ..PgdL2::new(eps, alpha.max(f32::MIN_POSITIVE), k)
-                }
-                .run(model, x, goal, &mut adversarial, scratch, &mut ()),
+                Norm::L2 => PgdL2 { early_stop: EarlyStop::OnSuccess, ..PgdL2::new(eps, alpha, k) }
+                    .run(model, x, goal, &mut adversarial, scratch, &mut ()),
             }?;
             (r.success, r.final_class, u64::from(r.iterations) + 1, 1)
         }
