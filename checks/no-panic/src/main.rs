@@ -13,6 +13,7 @@
 use core::hint::black_box;
 use core::panic::PanicInfo;
 use nudge_core::attack::{AttackScratch, Linf, Stage};
+use nudge_core::quant::{QuantClassifier, QuantNetwork};
 use nudge_core::{
     Apgd, ApgdL2, ApgdLoss, Attack, AutoAttack, Classifier, Fgsm, Goal, GradientAscent, Mlp,
     Network, Objective, PgdL2, PgdLinf, Shape,
@@ -81,6 +82,18 @@ fn exercise_network() {
     let _ = black_box(pgd.run(&classifier, &x, goal, &mut adversarial, &mut scratch, &mut ()));
     black_box(&adversarial);
     exercise_autoattack(&classifier, &x);
+    exercise_int8(&classifier, &x);
+}
+
+/// An int8 network from a blob: its forward pass, and AutoAttack on it with a float
+/// network's gradients (the classifier every int8 attack runs on).
+fn exercise_int8(twin: &nudge_core::network::NetworkClassifier<'_, [f32; 4096], 10>, x: &[f32]) {
+    let bytes: &[u8] = black_box(&MODEL.0[..]);
+    let Ok(int8) = QuantNetwork::from_bytes(bytes) else { return };
+    let mut arena = [0i8; 4096];
+    let _ = black_box(int8.forward_f32(x, &mut arena).map(|z| z.len()));
+    let Ok(judged) = QuantClassifier::<_, [i8; 4096], 10>::new(int8, twin.clone()) else { return };
+    exercise_autoattack(&judged, x);
 }
 
 /// AutoAttack's ensemble (APGD-CE, APGD-T with the DLR losses, Square) and APGD in L2.

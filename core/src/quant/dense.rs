@@ -43,5 +43,11 @@ pub(super) fn requantize(
 ) -> i8 {
     let scaled = rounding.apply(acc, m.multiplier, m.shift).saturating_add(zero_point);
     // The clamp bounds lie within int8 (checked when the network was built).
-    scaled.clamp(lo, hi) as i8
+    clamp_to(scaled, lo, hi)
+}
+
+/// `v` clamped to `[lo, hi]` as int8. `Ord::clamp` would panic on `lo > hi`; a validated
+/// layer never has that, and this spelling keeps the kernel free of panic paths.
+pub(super) fn clamp_to(v: i32, lo: i32, hi: i32) -> i8 {
+    v.max(lo).min(hi) as i8
 }

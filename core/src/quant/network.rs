@@ -482,7 +482,11 @@ impl<'w> QuantNetwork<'w> {
                 QuantLayerSpec::Conv2d { .. } => conv::forward(layer, self.arithmetic.conv(), x, y),
                 QuantLayerSpec::MaxPool2d { window, .. } => pool::max_forward(layer, window, x, y),
                 QuantLayerSpec::AvgPool2d { window, .. } => pool::avg_forward(layer, window, x, y),
-                QuantLayerSpec::Flatten => y.copy_from_slice(x),
+                QuantLayerSpec::Flatten => {
+                    for (y, &x) in y.iter_mut().zip(x) {
+                        *y = x;
+                    }
+                }
             }
         }
         let out = self.layers.last().map(|l| l.target).ok_or(internal)?;

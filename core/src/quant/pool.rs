@@ -9,6 +9,7 @@
 //!   zero, as in C++), clamped to `[act_min, act_max]`.
 
 use super::QuantLayer;
+use super::dense::clamp_to;
 use crate::network::Window;
 
 /// Calls `f(window values, output)` for every output, in CHW order.
@@ -44,7 +45,7 @@ pub(super) fn max_forward(layer: &QuantLayer<'_>, w: Window, x: &[i8], y: &mut [
     let (lo, hi) = layer.clamp;
     for_each_window(layer, w, x, y, |values, out| {
         let max = values.fold(i32::from(i8::MIN), i32::max);
-        *out = max.clamp(lo, hi) as i8;
+        *out = clamp_to(max, lo, hi);
     });
 }
 
@@ -56,6 +57,6 @@ pub(super) fn avg_forward(layer: &QuantLayer<'_>, w: Window, x: &[i8], y: &mut [
     for_each_window(layer, w, x, y, |values, out| {
         let sum = values.fold(0i32, i32::wrapping_add);
         let mean = if sum > 0 { sum.wrapping_add(n / 2) / n } else { sum.wrapping_sub(n / 2) / n };
-        *out = mean.clamp(lo, hi) as i8;
+        *out = clamp_to(mean, lo, hi);
     });
 }
