@@ -26,6 +26,10 @@ pub mod network;
 mod pool;
 mod twin;
 
+/// The int8 dot-product loops of dense and convolution layers on this target (for logs):
+/// `"portable"`, the same loops everywhere.
+pub const DOT_KERNEL: &str = "portable";
+
 pub use affine::{Quantization, dequantize, quantize};
 pub use fixed_point::{
     Rounding, multiply_by_quantized_multiplier, multiply_by_quantized_multiplier_single,

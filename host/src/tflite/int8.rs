@@ -176,6 +176,7 @@ pub fn predict_all(
 }
 
 /// The index of the first largest value.
+#[cfg(feature = "cli")]
 fn first_argmax(v: &[i8]) -> usize {
     let mut best = 0;
     for (k, &x) in v.iter().enumerate() {
