@@ -17,6 +17,8 @@
 //!   [`Network`](crate::Network) for gradients.
 
 pub mod affine;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod arm;
 mod conv;
 mod dense;
 pub mod fixed_point;
@@ -27,8 +29,10 @@ mod pool;
 mod twin;
 
 /// The int8 dot-product loops of dense and convolution layers on this target (for logs):
-/// `"portable"`, the same loops everywhere.
-pub const DOT_KERNEL: &str = "portable";
+/// `"smlad"` (the DSP extension's dual 16-bit multiply-accumulate, on the hard-float Arm
+/// targets: Cortex-M4F and M7; see `arm.rs`) or `"portable"`.
+pub const DOT_KERNEL: &str =
+    if cfg!(all(target_arch = "arm", target_abi = "eabihf")) { "smlad" } else { "portable" };
 
 pub use affine::{Quantization, dequantize, quantize};
 pub use fixed_point::{
