@@ -42,7 +42,8 @@ struct Packed {
 /// Where value `k` is stored: within a group of four, values 1 and 2 trade places.
 #[inline]
 fn slot(k: usize) -> usize {
-    (k & !3) | [0, 2, 1, 3][k & 3]
+    // Swap bits 0 and 1 (arithmetic, not a table: a table is rebuilt on the stack per call).
+    (k & !3) | ((k & 1) << 1) | ((k >> 1) & 1)
 }
 
 impl Packed {
@@ -184,19 +185,20 @@ pub(super) fn conv(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &mut
         }
         for oy in 0..out_h {
             for ox in 0..out_w {
-                // The receptive field, in the filter's order [c][ky][kx].
+                // The receptive field, in the filter's order [c][ky][kx]; each input row
+                // is found once per kernel row.
                 let mut k = 0;
-                for c in 0..channels {
+                for plane in x.chunks_exact((height * width).max(1)).take(channels) {
                     for ky in 0..kh {
                         let iy = (oy * sh + ky).wrapping_sub(ph);
+                        let row =
+                            plane.get(iy.saturating_mul(width)..(iy + 1).saturating_mul(width));
                         for kx in 0..kw {
                             let ix = (ox * sw + kx).wrapping_sub(pw);
-                            let v = if iy < height && ix < width {
-                                x.get((c * height + iy) * width + ix)
-                                    .map_or(0, |&v| i32::from(v) - x_zero)
-                            } else {
-                                0 // padding: a real 0, whose x − x_zero_point is 0
-                            };
+                            // Padding (outside the row or the plane) is a real 0, whose
+                            // x − x_zero_point is 0.
+                            let v =
+                                row.and_then(|r| r.get(ix)).map_or(0, |&v| i32::from(v) - x_zero);
                             packed.set(k, v);
                             k += 1;
                         }
