@@ -65,10 +65,11 @@ fn main() {
                     Need { arena_bytes: arena * 4, arena_what: "f32", run: run_bytes(&sizes) };
                 check_budget(arena, &need, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
             }
-            Kernel::Int8 { arena } => {
-                // The int8 run needs its arena and one quantized input (the benchmark's); the
-                // inputs stay in flash.
-                let need = Need { arena_bytes: arena, arena_what: "int8", run: sizes.input };
+            Kernel::Int8 { arena, channels } => {
+                // The int8 run needs its arena, its multiplier table (8 bytes a channel) and
+                // one quantized input (the benchmark's); the inputs stay in flash.
+                let run = 8 * channels + sizes.input;
+                let need = Need { arena_bytes: arena, arena_what: "int8", run };
                 check_budget(arena, &need, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
             }
             Kernel::Mlp { .. } => Ok((kernel, sizes, arch)),
@@ -107,10 +108,12 @@ fn main() {
                 "/// The baked-in network's arena, in f32.\npub const ARENA: usize = {arena};\n"
             )
         }
-        Kernel::Int8 { arena } => {
+        Kernel::Int8 { arena, channels } => {
             println!("cargo:rustc-cfg=nudge_int8");
             format!(
-                "/// The baked-in int8 network's arena, in int8.\npub const ARENA: usize = {arena};\n"
+                "/// The baked-in int8 network's arena, in int8.\npub const ARENA: usize = {arena};\n\
+                 /// Output channels of its dense and convolution layers (its multiplier table).\n\
+                 pub const CHANNELS: usize = {channels};\n"
             )
         }
     };
@@ -198,8 +201,9 @@ enum Kernel {
     Mlp { hidden: usize },
     /// Any other network on the layer kernel, with an arena of `arena` f32.
     Network { arena: usize },
-    /// An int8 network (`QuantNetwork`), with an arena of `arena` int8.
-    Int8 { arena: usize },
+    /// An int8 network (`QuantNetwork`), with an arena of `arena` int8 and `channels` output
+    /// channels (its multiplier table).
+    Int8 { arena: usize, channels: usize },
 }
 
 /// The model's sizes, which size the firmware's buffers.
@@ -301,7 +305,8 @@ fn int8_model(
     let specs: Vec<_> = network.layers().iter().map(|l| l.spec).collect();
     let arch = nudge_host::tflite::int8::format_layers(&specs);
     fs::write(out.join("model.bin"), blob).map_err(|e| format!("write model.bin: {e}"))?;
-    Ok((Kernel::Int8 { arena: network.arena_len() }, Sizes { input, classes, height, width }, arch))
+    let kernel = Kernel::Int8 { arena: network.arena_len(), channels: network.channels() };
+    Ok((kernel, Sizes { input, classes, height, width }, arch))
 }
 
 /// `message` without a leading `path: ` (the caller names the file once).

@@ -16,11 +16,11 @@
 use embedded_hal::{delay::DelayNs, digital::OutputPin};
 use nudge_core::{
     Error,
-    quant::{Arithmetic, QuantNetwork},
+    quant::{Arithmetic, QuantNetwork, QuantizedMultiplier},
 };
 
 use crate::{
-    assets::{self, ARCH, ARENA, INPUT},
+    assets::{self, ARCH, ARENA, CHANNELS, INPUT},
     board::{self, Io},
     fnv, stack,
     ticks::TickCounter,
@@ -35,13 +35,20 @@ struct Buffers {
     arena: [i8; ARENA],
     /// A quantized input, for the benchmark (its passes start from int8).
     input: [i8; INPUT],
+    /// Every output channel's requantization multiplier, computed once (TFLM's `Prepare`):
+    /// per pass they would cost hundreds of soft-float instructions each.
+    multipliers: [QuantizedMultiplier; CHANNELS],
 }
 
 /// Takes the run's buffers (once).
 fn buffers() -> &'static mut Buffers {
     use core::sync::atomic::{AtomicBool, Ordering};
     static TAKEN: AtomicBool = AtomicBool::new(false);
-    static mut BUFFERS: Buffers = Buffers { arena: [0; ARENA], input: [0; INPUT] };
+    static mut BUFFERS: Buffers = Buffers {
+        arena: [0; ARENA],
+        input: [0; INPUT],
+        multipliers: [QuantizedMultiplier { multiplier: 0, shift: 0 }; CHANNELS],
+    };
     assert!(!TAKEN.swap(true, Ordering::AcqRel), "buffers taken twice");
     let buffers = &raw mut BUFFERS;
     // SAFETY: the flag above hands out this reference at most once, and nothing else
@@ -93,7 +100,9 @@ fn arithmetic_name(a: Arithmetic) -> &'static str {
 
 /// The classification run proper.
 fn classify<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
-    let network = assets::network()?;
+    let Buffers { arena, input, multipliers } = buffers();
+    let mut network = assets::network()?;
+    network.prepare_multipliers(multipliers)?;
     defmt::println!(
         "boot board={=str} kernel={=str} arithmetic={=str} dot={=str} arch={=str} arena={=usize} macs={=usize} model_fnv={=u64:#018x} digits_fnv={=u64:#018x} unit={=str} resolution={=u32}",
         board::NAME,
@@ -108,9 +117,8 @@ fn classify<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
         T::UNIT,
         T::RESOLUTION
     );
-    let buf = buffers();
     for (src, image) in assets::digits().iter().enumerate() {
-        let logits = network.forward_f32(image, &mut buf.arena)?;
+        let logits = network.forward_f32(image, arena)?;
         defmt::println!(
             "int8 src={=usize} class={=usize} fnv={=u64:#018x} logits={=[?]}",
             src,
@@ -119,7 +127,7 @@ fn classify<T: TickCounter>(ticks: &mut T) -> Result<(), Error> {
             logits
         );
     }
-    bench(&network, buf, ticks)
+    bench(&network, arena, input, ticks)
 }
 
 /// The index of the first largest logit (numpy's `argmax`).
@@ -137,7 +145,8 @@ fn first_argmax(v: &[i8]) -> usize {
 /// (so the time is the layers', not the input's quantization).
 fn bench<T: TickCounter>(
     network: &QuantNetwork<'_>,
-    buf: &mut Buffers,
+    arena: &mut [i8; ARENA],
+    input: &mut [i8; INPUT],
     ticks: &mut T,
 ) -> Result<(), Error> {
     let first = assets::digits().first().ok_or(Error::Length {
@@ -145,11 +154,11 @@ fn bench<T: TickCounter>(
         expected: 1,
         found: 0,
     })?;
-    network.forward_f32(first, &mut buf.arena)?;
-    buf.input.copy_from_slice(&buf.arena[..INPUT]);
+    network.forward_f32(first, arena)?;
+    input.copy_from_slice(&arena[..INPUT]);
     let t0 = ticks.now();
     for _ in 0..BENCH_CALLS {
-        network.forward(&buf.input, &mut buf.arena)?;
+        network.forward(input, arena)?;
     }
     let per_pass = (ticks.now() - t0) / u64::from(BENCH_CALLS);
     let macs = network.macs() as u64;

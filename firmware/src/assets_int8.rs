@@ -10,7 +10,7 @@ use nudge_core::{Error, quant::QuantNetwork};
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/model.rs"));
 }
-pub use generated::{ARCH, ARENA, CLASSES, INPUT};
+pub use generated::{ARCH, ARENA, CHANNELS, CLASSES, INPUT};
 
 /// Which kernel runs the model (for the boot line).
 pub const KERNEL: &str = "int8";
