@@ -15,7 +15,9 @@
 //! targets per digit to keep QEMU's time short; over the default 24 KiB it must fail to
 //! build, with the numbers); and a CNN of another input shape and class count, trained by
 //! the CLI on `.npy` data, within the default budget; and imported files as they are: the
-//! ONNX MLP fixture, and the Keras TFLite MLP and CNN fixtures. Digits:
+//! ONNX MLP fixture, and the Keras TFLite MLP and CNN fixtures; and the full-integer int8
+//! TFLite fixtures, which the firmware classifies with its int8 kernel (every int8 logit
+//! equal to the host `QuantNetwork`'s). Digits:
 //! `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`), or `nudge samples`' for the third.
 //! Each run has its own target directory, so repeats are fast. Tools: `qemu-system-arm`,
 //! `defmt-print`, `flip-link` and the `thumbv7em-none-eabihf` target; a missing one fails
