@@ -5,7 +5,10 @@
 //!   any input size and class count, read and checked by nudge-host's own reader. A D-H-K
 //!   MLP runs on the fused `Mlp` kernel (`model.bin` = its parameters, `HIDDEN`); any other
 //!   network on the layer kernel (`model.bin` = the network blob, `Network::from_bytes`;
-//!   `ARENA`, and cfg `nudge_network`). `$OUT_DIR/model.rs` also has `ARCH`, the sizes
+//!   `ARENA`, and cfg `nudge_network`). A full-integer int8 TFLite file or an int8 network
+//!   blob (`NDGQ`) runs on the int8 kernel (`model.bin` = the `NDGQ` blob,
+//!   `QuantNetwork::from_bytes`; `ARENA` in int8, and cfg `nudge_int8`): the firmware then
+//!   classifies the sample inputs instead of attacking them. `$OUT_DIR/model.rs` also has `ARCH`, the sizes
 //!   (`INPUT`, `CLASSES`, `ART_HEIGHT`, `ART_WIDTH`) and `TARGETS_PER_DIGIT`
 //!   (`$NUDGE_TARGETS`, default all other classes).
 //! * RAM budget: 24 KiB (or `$NUDGE_RAM_KIB`, up to the board's RAM). A network whose arena
@@ -21,7 +24,7 @@ use std::{
     process,
 };
 
-use nudge_core::{LayerSpec, network::format};
+use nudge_core::{LayerSpec, network::format, quant::QuantNetwork};
 use nudge_host::model::ModelFile;
 
 /// The RAM budget (statics + stack) unless `NUDGE_RAM_KIB` says otherwise.
@@ -58,7 +61,16 @@ fn main() {
     let (kernel, sizes, arch) = convert_model(&model, &out)
         .and_then(|(kernel, sizes, arch)| match kernel {
             Kernel::Network { arena } => {
-                check_budget(arena, &sizes, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
+                let need =
+                    Need { arena_bytes: arena * 4, arena_what: "f32", run: run_bytes(&sizes) };
+                check_budget(arena, &need, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
+            }
+            Kernel::Int8 { arena, channels } => {
+                // The int8 run needs its arena, its multiplier table (8 bytes a channel) and
+                // one quantized input (the benchmark's); the inputs stay in flash.
+                let run = 8 * channels + sizes.input;
+                let need = Need { arena_bytes: arena, arena_what: "int8", run };
+                check_budget(arena, &need, ram_kib, board.ram_kib).map(|()| (kernel, sizes, arch))
             }
             Kernel::Mlp { .. } => Ok((kernel, sizes, arch)),
         })
@@ -84,6 +96,7 @@ fn main() {
     };
 
     println!("cargo::rustc-check-cfg=cfg(nudge_network)");
+    println!("cargo::rustc-check-cfg=cfg(nudge_int8)");
     let file = model.file_name().unwrap_or_default().to_string_lossy().into_owned();
     let kernel_items = match kernel {
         Kernel::Mlp { hidden } => {
@@ -93,6 +106,14 @@ fn main() {
             println!("cargo:rustc-cfg=nudge_network");
             format!(
                 "/// The baked-in network's arena, in f32.\npub const ARENA: usize = {arena};\n"
+            )
+        }
+        Kernel::Int8 { arena, channels } => {
+            println!("cargo:rustc-cfg=nudge_int8");
+            format!(
+                "/// The baked-in int8 network's arena, in int8.\npub const ARENA: usize = {arena};\n\
+                 /// Output channels of its dense and convolution layers (its multiplier table).\n\
+                 pub const CHANNELS: usize = {channels};\n"
             )
         }
     };
@@ -180,6 +201,9 @@ enum Kernel {
     Mlp { hidden: usize },
     /// Any other network on the layer kernel, with an arena of `arena` f32.
     Network { arena: usize },
+    /// An int8 network (`QuantNetwork`), with an arena of `arena` int8 and `channels` output
+    /// channels (its multiplier table).
+    Int8 { arena: usize, channels: usize },
 }
 
 /// The model's sizes, which size the firmware's buffers.
@@ -203,6 +227,20 @@ fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, Sizes, String), Str
              `cargo run --release -p nudge-host -- train --out models/mnist-mlp-h64.safetensors` \
              from the repository root, or point NUDGE_MODEL at a nudge model file"
             .to_string());
+    }
+    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({e})"))?;
+    if bytes.starts_with(&nudge_core::quant::format::MAGIC) {
+        // An int8 network blob as `Int8Model::to_bytes` writes it: baked as it is.
+        let network = QuantNetwork::from_bytes(&bytes).map_err(|e| e.to_string())?;
+        return int8_model(&network, &bytes, out);
+    }
+    if nudge_host::tflite::int8::is_int8(&bytes) {
+        // A full-integer TFLite file: the importer `nudge eval` uses, then its NDGQ blob.
+        let model = nudge_host::tflite::int8::read(&bytes, path)
+            .map_err(|e| strip_path(&e.to_string(), path))?;
+        let blob = model.to_bytes().map_err(|e| e.to_string())?;
+        let network = QuantNetwork::from_bytes(&blob).map_err(|e| e.to_string())?;
+        return int8_model(&network, &blob, out);
     }
     // nudge's own reader: every check `nudge eval` makes (names, shapes, dtypes, finite
     // values, the layer chain), and the same layer order as the host.
@@ -250,6 +288,27 @@ fn convert_model(path: &Path, out: &Path) -> Result<(Kernel, Sizes, String), Str
     Ok((kernel, sizes, model.arch()))
 }
 
+/// Writes an int8 network's blob as `model.bin`; returns how the firmware runs it.
+fn int8_model(
+    network: &QuantNetwork<'_>,
+    blob: &[u8],
+    out: &Path,
+) -> Result<(Kernel, Sizes, String), String> {
+    let (input, classes) = (network.input_len(), network.classes());
+    let shape = network.input_shape();
+    let side = input.isqrt();
+    let (height, width) = match (shape.is_flat(), side * side == input) {
+        (false, _) => (shape.height, shape.width),
+        (true, true) => (side, side),
+        (true, false) => (1, input),
+    };
+    let specs: Vec<_> = network.layers().iter().map(|l| l.spec).collect();
+    let arch = nudge_host::tflite::int8::format_layers(&specs);
+    fs::write(out.join("model.bin"), blob).map_err(|e| format!("write model.bin: {e}"))?;
+    let kernel = Kernel::Int8 { arena: network.arena_len(), channels: network.channels() };
+    Ok((kernel, Sizes { input, classes, height, width }, arch))
+}
+
 /// `message` without a leading `path: ` (the caller names the file once).
 fn strip_path(message: &str, path: &Path) -> String {
     let prefix = format!("{}: ", path.display());
@@ -267,15 +326,20 @@ fn run_bytes(sizes: &Sizes) -> usize {
 /// the reserve does not depend on the network.
 const STACK_RESERVE: usize = 18 * 1024;
 
+/// What a network's run needs in RAM besides the stack.
+#[derive(Clone, Copy)]
+struct Need {
+    /// Bytes of the arena.
+    arena_bytes: usize,
+    /// The arena's element type, for the message (`f32`, `int8`).
+    arena_what: &'static str,
+    /// Bytes of the run's other buffers.
+    run: usize,
+}
+
 /// Fails the build unless a network's arena fits the RAM budget, with the numbers.
-fn check_budget(
-    arena: usize,
-    sizes: &Sizes,
-    ram_kib: usize,
-    board_kib: usize,
-) -> Result<(), String> {
-    let arena_bytes = arena * 4;
-    let run = run_bytes(sizes);
+fn check_budget(arena: usize, need: &Need, ram_kib: usize, board_kib: usize) -> Result<(), String> {
+    let Need { arena_bytes, arena_what, run } = *need;
     let need = arena_bytes + run + STACK_RESERVE;
     let budget = ram_kib * 1024;
     if need <= budget {
@@ -290,8 +354,8 @@ fn check_budget(
         format!("this board has only {board_kib} KiB:")
     };
     Err(format!(
-        "the network needs {need} bytes of RAM ({arena} f32 of arena = {arena_bytes} bytes, \
-         {run} bytes of attack buffers, {STACK_RESERVE} bytes of stack reserve), over the \
+        "the network needs {need} bytes of RAM ({arena} {arena_what} of arena = {arena_bytes} bytes, \
+         {run} bytes of run buffers, {STACK_RESERVE} bytes of stack reserve), over the \
          {ram_kib} KiB budget by {} bytes; {hint} choose a network with smaller activations \
          (strided convolutions or pooling early)",
         need - budget

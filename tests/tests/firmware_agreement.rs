@@ -15,7 +15,9 @@
 //! targets per digit to keep QEMU's time short; over the default 24 KiB it must fail to
 //! build, with the numbers); and a CNN of another input shape and class count, trained by
 //! the CLI on `.npy` data, within the default budget; and imported files as they are: the
-//! ONNX MLP fixture, and the Keras TFLite MLP and CNN fixtures. Digits:
+//! ONNX MLP fixture, and the Keras TFLite MLP and CNN fixtures; and the full-integer int8
+//! TFLite fixtures, which the firmware classifies with its int8 kernel (every int8 logit
+//! equal to the host `QuantNetwork`'s). Digits:
 //! `firmware/assets/digits.f32` (or `$NUDGE_DIGITS`), or `nudge samples`' for the third.
 //! Each run has its own target directory, so repeats are fast. Tools: `qemu-system-arm`,
 //! `defmt-print`, `flip-link` and the `thumbv7em-none-eabihf` target; a missing one fails
@@ -479,4 +481,83 @@ fn keras_tflite_models_are_flashed_as_they_are_and_agree_bit_for_bit() {
         "target/agreement-tflite",
         &[("tflite-mlp.tflite", "mlp", None, 3), ("tflite-cnn.tflite", "network", Some(112), 1)],
     );
+}
+
+/// The int8 logits of every `int8 …` line of a firmware log, parsed from the text after
+/// `logits=` (defmt prints a slice as `[a, b, …]`, with spaces).
+fn int8_logits(text: &str) -> Vec<Vec<i8>> {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("int8 "))
+        .map(|l| {
+            let (_, list) = l.split_once("logits=").unwrap_or_else(|| panic!("no logits: {l}"));
+            let list = list.trim().trim_start_matches('[').trim_end_matches(']');
+            list.split(',')
+                .map(|v| v.trim().parse().unwrap_or_else(|_| panic!("`{v}` in `{l}`")))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn int8_tflite_models_classify_on_the_firmware_bit_for_bit() {
+    // Each full-integer fixture as TensorFlow's converter wrote it: the build script imports
+    // it (as `nudge eval` does) and bakes its NDGQ blob; the device quantizes each sample
+    // input and runs the int8 network with TFLM's arithmetic. Every logged int8 logit must
+    // equal the host's `QuantNetwork` output exactly. The CNN's arena (11,514 int8) needs a
+    // RAM budget over the default 24 KiB.
+    use nudge_core::quant::QuantNetwork;
+    require_tools();
+    let digits = input_path("NUDGE_DIGITS", "firmware/assets/digits.f32");
+    for (name, ram_kib) in [("int8-mlp.tflite", None), ("int8-cnn.tflite", Some(32))] {
+        let model = repo().join("tests/fixtures").join(name);
+        let int8 = nudge_host::tflite::int8::read(&std::fs::read(&model).unwrap(), &model)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let blob = int8.to_bytes().expect("NDGQ blob");
+        let network = QuantNetwork::from_bytes(&blob).expect("network");
+        let (input, classes) = (network.input_len(), network.classes());
+        let images = read_digits(&digits, input, classes);
+        let build = Build {
+            model: &model,
+            digits: &digits,
+            ram_kib,
+            targets: None,
+            target_dir: "target/agreement-int8",
+        };
+        let text = run_firmware(&build.elf());
+        assert!(text.lines().any(|l| l.trim() == "verdict ok"), "{name}: no `verdict ok`:\n{text}");
+        let log = Log::parse(&text);
+        let boot = log.one("boot");
+        assert_eq!(boot.str("kernel"), "int8", "{name}: kernel");
+        assert_eq!(boot.str("arithmetic"), "tflm", "{name}: arithmetic");
+        assert_eq!(boot.hex("model_fnv"), fnv1a(blob.iter().copied()), "{name}: model blob");
+        let digit_bytes = images.iter().flatten().flat_map(|v| v.to_le_bytes());
+        assert_eq!(boot.hex("digits_fnv"), fnv1a(digit_bytes), "{name}: digits");
+        assert_eq!(boot.num::<usize>("arena"), network.arena_len(), "{name}: arena");
+        assert_eq!(boot.num::<usize>("macs"), network.macs(), "{name}: MACs");
+
+        let lines = log.all("int8");
+        let logits = int8_logits(&text);
+        assert_eq!(lines.len(), classes, "{name}: one `int8` line per sample input");
+        assert_eq!(logits.len(), classes, "{name}: logits");
+        let mut arena = vec![0i8; network.arena_len()];
+        for (line, device) in lines.iter().zip(&logits) {
+            let src: usize = line.num("src");
+            let host = network.forward_f32(&images[src], &mut arena).expect("host forward");
+            assert_eq!(device.as_slice(), host, "{name} input {src}: int8 logits device vs host");
+            let class = (0..host.len()).fold(0, |b, k| if host[k] > host[b] { k } else { b });
+            assert_eq!(line.num::<usize>("class"), class, "{name} input {src}: class");
+            let bytes = host.iter().map(|&v| v as u8);
+            assert_eq!(line.hex("fnv"), fnv1a(bytes), "{name} input {src}: logits hash");
+        }
+        let bench = log.one("bench");
+        println!(
+            "{name}: {classes} int8 logit vectors agree bit for bit ({}, dot={}); {} \
+             instructions per pass, {} MACs, {} milli-instructions per MAC",
+            boot.str("arch"),
+            boot.str("dot"),
+            bench.str("per_pass"),
+            bench.str("macs"),
+            bench.str("milli_per_mac")
+        );
+    }
 }

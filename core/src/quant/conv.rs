@@ -26,6 +26,11 @@ pub(super) fn forward(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &
     let y_zero = layer.output_quantization.zero_point;
     let (lo, hi) = layer.clamp;
     let per_output = channels * kh * kw;
+    // The Cortex-M4F's DSP loops, the same sums (see `arm.rs`).
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    if super::arm::fits(per_output) {
+        return super::arm::conv(layer, rounding, x, y);
+    }
     let mut out = y.iter_mut();
     for (o, &bias) in layer.bias.iter().enumerate() {
         let filter = layer.weight.get(o * per_output..(o + 1) * per_output).unwrap_or(&[]);

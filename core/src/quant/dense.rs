@@ -19,6 +19,11 @@ use super::multiplier::QuantizedMultiplier;
 /// `y = requantize(W (x − zp) + b)`, clamped.
 pub(super) fn forward(layer: &QuantLayer<'_>, rounding: Rounding, x: &[i8], y: &mut [i8]) {
     let n = layer.input.len();
+    // The Cortex-M4F's DSP loops, the same sums (see `arm.rs`).
+    #[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+    if super::arm::fits(n) {
+        return super::arm::dense(layer, rounding, x, y);
+    }
     let x_zero = layer.input_quantization.zero_point;
     let y_zero = layer.output_quantization.zero_point;
     let (lo, hi) = layer.clamp;

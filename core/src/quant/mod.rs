@@ -19,6 +19,8 @@
 //!   gradients come from the twin (BPDA), so every attack runs on what ships.
 
 pub mod affine;
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+mod arm;
 pub mod classifier;
 mod conv;
 mod dense;
@@ -28,6 +30,12 @@ pub mod multiplier;
 pub mod network;
 mod pool;
 mod twin;
+
+/// The int8 dot-product loops of dense and convolution layers on this target (for logs):
+/// `"smlad"` (the DSP extension's dual 16-bit multiply-accumulate, on the hard-float Arm
+/// targets: Cortex-M4F and M7; see `arm.rs`) or `"portable"`.
+pub const DOT_KERNEL: &str =
+    if cfg!(all(target_arch = "arm", target_abi = "eabihf")) { "smlad" } else { "portable" };
 
 pub use affine::{Quantization, dequantize, quantize};
 pub use classifier::{Int8Storage, QuantClassifier, QuantWorkspace};

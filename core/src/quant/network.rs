@@ -204,6 +204,9 @@ pub struct QuantLayer<'w> {
     pub weight_scales: &'w [f32],
     /// The fused activation's int8 range `[min, max]`.
     pub clamp: (i32, i32),
+    /// Every output channel's multiplier, if computed once ([`QuantNetwork::prepare_multipliers`]);
+    /// empty otherwise.
+    multipliers: &'w [QuantizedMultiplier],
     source: Slot,
     target: Slot,
 }
@@ -211,8 +214,17 @@ pub struct QuantLayer<'w> {
 impl QuantLayer<'_> {
     /// Output channel `o`'s requantization multiplier (checked when the network was built),
     /// computed from the scales as TFLM's `Prepare` does, in f64 (soft-float on a Cortex-M4F:
-    /// once per output channel and pass, outside the multiply-accumulate loops).
+    /// once per output channel and pass, outside the multiply-accumulate loops, unless the
+    /// network keeps a table of them: [`QuantNetwork::prepare_multipliers`]).
     pub fn multiplier(&self, o: usize) -> QuantizedMultiplier {
+        if let Some(&m) = self.multipliers.get(o) {
+            return m;
+        }
+        self.compute_multiplier(o)
+    }
+
+    /// [`multiplier`](Self::multiplier), computed from the scales.
+    fn compute_multiplier(&self, o: usize) -> QuantizedMultiplier {
         let scale = self.weight_scales.get(o).copied().unwrap_or(0.0);
         let real = effective_multiplier(
             self.input_quantization.scale,
@@ -330,6 +342,7 @@ impl<'w> QuantNetwork<'w> {
                 bias,
                 weight_scales,
                 clamp: spec.activation().range(output_quantization),
+                multipliers: &[],
                 source,
                 target,
             };
@@ -369,6 +382,37 @@ impl<'w> QuantNetwork<'w> {
     pub fn with_arithmetic(mut self, arithmetic: Arithmetic) -> Self {
         self.arithmetic = arithmetic;
         self
+    }
+
+    /// Output channels of all dense and convolution layers: the length of a multiplier table
+    /// ([`prepare_multipliers`](Self::prepare_multipliers)).
+    pub fn channels(&self) -> usize {
+        self.layers.iter().map(|l| l.bias.len()).sum()
+    }
+
+    /// Computes every output channel's requantization multiplier once, into `table` (layer
+    /// after layer), and reads them from there from now on, as TFLM's `Prepare` does;
+    /// otherwise each pass computes them again, hundreds of soft-float f64 instructions each
+    /// on a Cortex-M4F. The outputs are the same. In place (a network is kilobytes: no
+    /// copy on a small stack). Fails with [`Error::Length`] unless `table` has
+    /// [`channels`](Self::channels) entries, and then leaves the network as it was.
+    pub fn prepare_multipliers(
+        &mut self,
+        table: &'w mut [QuantizedMultiplier],
+    ) -> Result<(), Error> {
+        check_len("multipliers", table.len(), self.channels())?;
+        let mut rest = &mut table[..];
+        for layer in &mut self.layers {
+            let short = Error::Length { what: "multipliers", expected: 0, found: 0 };
+            let (mine, tail) =
+                core::mem::take(&mut rest).split_at_mut_checked(layer.bias.len()).ok_or(short)?;
+            for (o, m) in mine.iter_mut().enumerate() {
+                *m = layer.compute_multiplier(o);
+            }
+            layer.multipliers = mine;
+            rest = tail;
+        }
+        Ok(())
     }
 
     /// Whose arithmetic the passes reproduce.

@@ -253,3 +253,50 @@ fn bad_descriptions_are_refused_with_the_layer() {
         Err(Error::Length { what: "input", expected: 3, found: 2 })
     );
 }
+
+#[test]
+fn a_multiplier_table_gives_the_same_outputs() {
+    // Per-channel scales, two layers: the table is filled layer after layer.
+    let layers = [
+        QuantLayerSpec::Dense {
+            outputs: 3,
+            output: Quantization::new(0.05, 4),
+            activation: Activation::Relu,
+        },
+        QuantLayerSpec::Dense {
+            outputs: 2,
+            output: Quantization::new(0.1, -3),
+            activation: Activation::None,
+        },
+    ];
+    let weights: Vec<i8> = (0..4 * 3 + 3 * 2).map(|k| ((k * 37) % 255 - 127) as i8).collect();
+    let biases = [100i32, -250, 7, 40, -90];
+    let scales = [0.003f32, 0.011, 0.007, 0.02, 0.013];
+    let params = QuantParams { weights: &weights, biases: &biases, weight_scales: &scales };
+    let net = QuantNetwork::new(Shape::flat(4), Q_IN, &layers, params).unwrap();
+    assert_eq!(net.channels(), 5);
+    let mut short = [QuantizedMultiplier { multiplier: 0, shift: 0 }; 4];
+    let mut table = [QuantizedMultiplier { multiplier: 0, shift: 0 }; 5];
+    let mut prepared = net.clone();
+    assert_eq!(
+        prepared.prepare_multipliers(&mut short),
+        Err(Error::Length { what: "multipliers", expected: 5, found: 4 })
+    );
+    prepared.prepare_multipliers(&mut table).unwrap();
+    let mut arena = vec![0i8; net.arena_len()];
+    let mut arena2 = arena.clone();
+    for seed in 0..64i32 {
+        let x: Vec<i8> = (0..4).map(|k| ((seed * 53 + k * 91) % 256 - 128) as i8).collect();
+        let want = net.forward(&x, &mut arena).unwrap();
+        assert_eq!(prepared.forward(&x, &mut arena2).unwrap(), want, "input {x:?}");
+    }
+    for (l, layer) in prepared.layers().iter().enumerate() {
+        for o in 0..layer.bias.len() {
+            assert_eq!(
+                layer.multiplier(o),
+                net.layers()[l].multiplier(o),
+                "layer {l}, channel {o}"
+            );
+        }
+    }
+}
