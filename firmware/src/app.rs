@@ -29,8 +29,9 @@ use crate::{
     art,
     assets::{self, ARCH, CLASSES, INPUT, Image, Model, TARGETS_PER_DIGIT, Workspace},
     board::{self, Io},
-    fnv, stack,
+    fnv,
     ticks::TickCounter,
+    verdict,
 };
 
 /// Gradient ascent step size.
@@ -116,34 +117,7 @@ fn buffers() -> &'static mut Buffers {
 pub fn run<Ok: OutputPin, Err: OutputPin, D: DelayNs, T: TickCounter>(
     io: &mut Io<Ok, Err, D, T>,
 ) -> bool {
-    stack::paint();
-    let _ = io.ok_led.set_low();
-    let _ = io.err_led.set_low();
-    match attacks(&mut io.ticks) {
-        Ok(()) => {
-            defmt::println!("stack peak={=usize} size={=usize}", stack::peak(), stack::size());
-            defmt::println!("verdict ok");
-            blink(&mut io.ok_led, &mut io.delay);
-            true
-        }
-        Err(e) => {
-            defmt::println!("verdict error");
-            defmt::error!("kernel error: {}", e);
-            blink(&mut io.err_led, &mut io.delay);
-            false
-        }
-    }
-}
-
-/// Blinks `led` three times and leaves it on.
-fn blink(led: &mut impl OutputPin, delay: &mut impl DelayNs) {
-    for _ in 0..3 {
-        let _ = led.set_high();
-        delay.delay_ms(1);
-        let _ = led.set_low();
-        delay.delay_ms(1);
-    }
-    let _ = led.set_high();
+    verdict::run(io, attacks)
 }
 
 /// The attack run proper.

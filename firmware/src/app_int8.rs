@@ -22,8 +22,9 @@ use nudge_core::{
 use crate::{
     assets::{self, ARCH, ARENA, CHANNELS, INPUT},
     board::{self, Io},
-    fnv, stack,
+    fnv,
     ticks::TickCounter,
+    verdict,
 };
 
 /// Forward passes timed by the benchmark.
@@ -60,34 +61,7 @@ fn buffers() -> &'static mut Buffers {
 pub fn run<Ok: OutputPin, Err: OutputPin, D: DelayNs, T: TickCounter>(
     io: &mut Io<Ok, Err, D, T>,
 ) -> bool {
-    stack::paint();
-    let _ = io.ok_led.set_low();
-    let _ = io.err_led.set_low();
-    match classify(&mut io.ticks) {
-        Ok(()) => {
-            defmt::println!("stack peak={=usize} size={=usize}", stack::peak(), stack::size());
-            defmt::println!("verdict ok");
-            blink(&mut io.ok_led, &mut io.delay);
-            true
-        }
-        Err(e) => {
-            defmt::println!("verdict error");
-            defmt::error!("kernel error: {}", e);
-            blink(&mut io.err_led, &mut io.delay);
-            false
-        }
-    }
-}
-
-/// Blinks `led` three times and leaves it on.
-fn blink(led: &mut impl OutputPin, delay: &mut impl DelayNs) {
-    for _ in 0..3 {
-        let _ = led.set_high();
-        delay.delay_ms(1);
-        let _ = led.set_low();
-        delay.delay_ms(1);
-    }
-    let _ = led.set_high();
+    verdict::run(io, classify)
 }
 
 /// The arithmetic's name in the log.

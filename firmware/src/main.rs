@@ -18,6 +18,7 @@ mod board;
 mod fnv;
 mod stack;
 mod ticks;
+mod verdict;
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
