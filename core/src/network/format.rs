@@ -64,13 +64,46 @@ pub const fn header_len(layers: usize) -> usize {
     RECORD_BYTES * (layers + 1)
 }
 
-fn word(bytes: &[u8], index: usize) -> Option<u32> {
+/// The little-endian `u32` at word `index` of `bytes`, if it is there.
+pub(crate) fn word(bytes: &[u8], index: usize) -> Option<u32> {
     let b = bytes.get(index * 4..index * 4 + 4)?;
     Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
 }
 
-fn size(w: u32) -> usize {
+/// A header word as a size.
+pub(crate) fn size(w: u32) -> usize {
     w as usize
+}
+
+/// What every nudge blob's header opens with (this format's and the int8 network's,
+/// `quant::format`): at least one record of `record_bytes`, then `magic`, `version` and a
+/// layer count in `1..=MAX_LAYERS` (words 0–2). Returns the count.
+pub(crate) fn check_opening(
+    bytes: &[u8],
+    magic: [u8; 4],
+    version: u32,
+    record_bytes: usize,
+) -> Result<usize, Error> {
+    let invalid = |problem| Error::InvalidNetwork { layer: None, problem };
+    let short = Error::ByteLength { expected: record_bytes, found: bytes.len() };
+    if bytes.len() < record_bytes {
+        return Err(short);
+    }
+    if bytes.get(..4) != Some(&magic[..]) {
+        return Err(invalid(NetworkProblem::BadMagic));
+    }
+    let found = word(bytes, 1).ok_or(short)?;
+    if found != version {
+        return Err(invalid(NetworkProblem::UnsupportedVersion { found }));
+    }
+    let count = size(word(bytes, 2).ok_or(short)?);
+    if count == 0 {
+        return Err(invalid(NetworkProblem::NoLayers));
+    }
+    if count > MAX_LAYERS {
+        return Err(invalid(NetworkProblem::TooManyLayers));
+    }
+    Ok(count)
 }
 
 /// Reads a header (no weights are looked at). Fails with [`Error::InvalidNetwork`] on a
@@ -79,24 +112,8 @@ fn size(w: u32) -> usize {
 pub fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     let invalid = |layer, problem| Error::InvalidNetwork { layer, problem };
     let short = |expected| Error::ByteLength { expected, found: bytes.len() };
-    if bytes.len() < RECORD_BYTES {
-        return Err(short(RECORD_BYTES));
-    }
-    if bytes.get(..4) != Some(&MAGIC[..]) {
-        return Err(invalid(None, NetworkProblem::BadMagic));
-    }
+    let count = check_opening(bytes, MAGIC, VERSION, RECORD_BYTES)?;
     let get = |i| word(bytes, i).ok_or(short(RECORD_BYTES));
-    let version = get(1)?;
-    if version != VERSION {
-        return Err(invalid(None, NetworkProblem::UnsupportedVersion { found: version }));
-    }
-    let count = size(get(2)?);
-    if count == 0 {
-        return Err(invalid(None, NetworkProblem::NoLayers));
-    }
-    if count > MAX_LAYERS {
-        return Err(invalid(None, NetworkProblem::TooManyLayers));
-    }
     if get(7)? != 0 {
         return Err(invalid(None, NetworkProblem::UnusedFieldSet));
     }

@@ -31,6 +31,7 @@
 use super::affine::Quantization;
 use super::network::{Activation, QuantLayerSpec, QuantNetwork, QuantParams};
 use crate::error::Error;
+use crate::network::format::{check_opening, size, word};
 use crate::network::{MAX_LAYERS, NetworkProblem, Shape, Window};
 
 /// The magic word, `NDGQ` in file order.
@@ -67,15 +68,6 @@ pub const fn blob_len(layers: usize, weights: usize, channels: usize) -> usize {
     header_len(layers) + 8 * channels + weights
 }
 
-fn word(bytes: &[u8], index: usize) -> Option<u32> {
-    let b = bytes.get(index * 4..index * 4 + 4)?;
-    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-}
-
-fn size(w: u32) -> usize {
-    w as usize
-}
-
 fn activation(code: u32) -> Result<Activation, NetworkProblem> {
     Ok(match code {
         0 => Activation::None,
@@ -105,24 +97,8 @@ fn quantization(scale: u32, zero_point: u32) -> Quantization {
 pub fn parse_header(bytes: &[u8]) -> Result<Header, Error> {
     let invalid = |layer, problem| Error::InvalidNetwork { layer, problem };
     let short = |expected| Error::ByteLength { expected, found: bytes.len() };
-    if bytes.len() < RECORD_BYTES {
-        return Err(short(RECORD_BYTES));
-    }
-    if bytes.get(..4) != Some(&MAGIC[..]) {
-        return Err(invalid(None, NetworkProblem::BadMagic));
-    }
+    let count = check_opening(bytes, MAGIC, VERSION, RECORD_BYTES)?;
     let get = |i| word(bytes, i).ok_or(short(RECORD_BYTES));
-    let version = get(1)?;
-    if version != VERSION {
-        return Err(invalid(None, NetworkProblem::UnsupportedVersion { found: version }));
-    }
-    let count = size(get(2)?);
-    if count == 0 {
-        return Err(invalid(None, NetworkProblem::NoLayers));
-    }
-    if count > MAX_LAYERS {
-        return Err(invalid(None, NetworkProblem::TooManyLayers));
-    }
     for i in 10..WORDS {
         if get(i)? != 0 {
             return Err(invalid(None, NetworkProblem::UnusedFieldSet));

@@ -28,7 +28,7 @@ use nudge_core::quant::{Activation, QuantLayerSpec, QuantNetwork, QuantParams, Q
 use super::schema::tflite as fb;
 use super::{
     Graph, Operator, Tensor, activation_shape, op, padding, permute_hwc_columns, positive_pair,
-    same_shape, tensor, tensor_type_name,
+    same_shape, sole_input, tensor, tensor_type_name,
 };
 use crate::error::{Error, Result};
 
@@ -222,19 +222,12 @@ struct Importer<'g, 'a> {
 
 impl<'g, 'a> Importer<'g, 'a> {
     fn run(graph: &'g Graph<'a>) -> Res<Int8Model> {
-        let ([input], [_]) = (graph.inputs.as_slice(), graph.outputs.as_slice()) else {
-            return Err(format!(
-                "the graph has {} inputs and {} outputs; a sequential network has one of each",
-                graph.inputs.len(),
-                graph.outputs.len()
-            ));
-        };
-        let t = tensor(graph, *input, "the graph's input")?;
+        let (input, t) = sole_input(graph)?;
         let what = format!("input `{}`", t.name);
         let shape = activation_shape(t, &what)?;
         let mut ops = graph.operators.iter().enumerate().peekable();
         let float_input = t.type_ == FLOAT32;
-        let mut current = *input;
+        let mut current = input;
         let quantization = if float_input {
             // The first op must quantize the float input.
             let Some((i, o)) = ops.next().filter(|(_, o)| o.code == QUANTIZE && o.custom.is_none())
@@ -245,7 +238,7 @@ impl<'g, 'a> Importer<'g, 'a> {
             };
             let out = single_output(graph, i, o)?;
             let what = describe(i, o, Some(out.name));
-            if o.inputs.first() != Some(input) {
+            if o.inputs.first() != Some(&input) {
                 return Err(format!("{what}: does not take the graph's input"));
             }
             same_shape(out, shape, &what)?;

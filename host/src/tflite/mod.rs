@@ -256,18 +256,11 @@ struct Importer<'g, 'a> {
 
 impl<'g, 'a> Importer<'g, 'a> {
     fn new(graph: &'g Graph<'a>) -> std::result::Result<Self, String> {
-        let ([input], [_]) = (graph.inputs.as_slice(), graph.outputs.as_slice()) else {
-            return Err(format!(
-                "the graph has {} inputs and {} outputs; a sequential network has one of each",
-                graph.inputs.len(),
-                graph.outputs.len()
-            ));
-        };
-        let tensor = tensor(graph, *input, "the graph's input")?;
+        let (input, tensor) = sole_input(graph)?;
         let what = format!("input `{}`", tensor.name);
         float32(tensor, &what)?;
         let shape = activation_shape(tensor, &what)?;
-        Ok(Importer { graph, current: *input, chain: LayerChain::new(shape), hwc_flattened: None })
+        Ok(Importer { graph, current: input, chain: LayerChain::new(shape), hwc_flattened: None })
     }
 
     fn run(mut self) -> std::result::Result<Matched, String> {
@@ -599,6 +592,19 @@ fn shape_computations(graph: &Graph<'_>) -> Vec<bool> {
         .zip(&candidate)
         .map(|(o, &c)| c && o.outputs.iter().all(|&t| read_as_shape_only(t)))
         .collect()
+}
+
+/// The graph's one input: its index and tensor; fails unless the graph has one input and
+/// one output (a sequential network's).
+fn sole_input<'g, 'a>(graph: &'g Graph<'a>) -> std::result::Result<(i32, &'g Tensor<'a>), String> {
+    let ([input], [_]) = (graph.inputs.as_slice(), graph.outputs.as_slice()) else {
+        return Err(format!(
+            "the graph has {} inputs and {} outputs; a sequential network has one of each",
+            graph.inputs.len(),
+            graph.outputs.len()
+        ));
+    };
+    Ok((*input, tensor(graph, *input, "the graph's input")?))
 }
 
 /// Tensor `index` of the graph; `what` names who asks, for the message.
